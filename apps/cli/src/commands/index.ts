@@ -1,0 +1,8 @@
+// The command groups of `lmkit`; each file registers one group on the program.
+import type { Command } from 'commander';
+
+/** Registers one command group (e.g. `tokenizer`) on the root program. */
+export type RegisterCommands = (program: Command) => void;
+
+/** Every command group, in the order `lmkit --help` lists them. */
+export const commandGroups: RegisterCommands[] = [];

@@ -1,0 +1,2 @@
+// @lmkit/data public API (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// @lmkit/infer public API (filled in by its issue).
+export {};

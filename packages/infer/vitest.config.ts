@@ -1,0 +1,3 @@
+import { lmkitVitestConfig } from '../../vitest.shared';
+
+export default lmkitVitestConfig();

@@ -1,0 +1,2 @@
+// @lmkit/model public API (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// @lmkit/tensor public API (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// @lmkit/tokenizer public API (filled in by its issue).
+export {};

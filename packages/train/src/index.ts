@@ -1,0 +1,2 @@
+// @lmkit/train public API (filled in by its issue).
+export {};
