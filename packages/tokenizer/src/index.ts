@@ -1,2 +1,13 @@
-// @lmkit/tokenizer public API (filled in by its issue).
-export {};
+// @lmkit/tokenizer: OpenAI encodings through tiktoken, byte-level BPE training, and tiktoken/HF/minbpe formats.
+
+// Tokenizers
+export { Tokenizer, LONG_PIECE_BYTES, type EncodeOptions, type TokenizerSpec } from './tokenizer.js';
+export { getEncoding, freeEncodings, ENCODING_NAMES, OPENAI_TIKTOKEN_SHA256, type EncodingName } from './encodings.js';
+export { type SpecialTokenOptions } from './special-tokens.js';
+export { StreamingDecoder } from './streaming-decoder.js';
+
+// Split patterns
+export { GPT4_SPLIT_PATTERN, GPT2_SPLIT_PATTERN, translatePattern, compilePattern } from './pattern.js';
+
+// Errors
+export { TokenizerError, type TokenizerErrorCode } from './errors.js';
