@@ -1,2 +1,30 @@
-// @lmkit/train public API (filled in by its issue).
-export {};
+// @lmkit/train public API: objectives, AdamW, LR schedules, mixed precision, token-shard loading, checkpoints and the Trainer.
+
+// Errors
+export { TrainError } from './errors.js';
+
+// Randomness
+export { SeededRng, type RngState } from './rng.js';
+
+// Learning-rate schedules
+export { createSchedule, learningRateAt, resolveScheduleOptions, type LrSchedule, type ScheduleKind, type ScheduleOptions } from './schedule/lr-schedule.js';
+
+// Optimizer and clipping
+export { AdamW, decaysByRank, type AdamWOptions, type AdamWState, type OptimParam } from './optim/adamw.js';
+export { clipGradNorm, globalGradNorm } from './optim/clip-grad-norm.js';
+
+// Mixed precision
+export {
+  roundToFormat, roundArrayToFormat, numberToBf16Bits, numberToF16Bits, bf16BitsToNumber, f16BitsToNumber, FORMAT_EPSILON, type HalfFormat,
+} from './precision/float-formats.js';
+export { LossScaler, type LossScalerOptions, type LossScalerState } from './precision/loss-scaler.js';
+
+// Objectives
+export { IGNORE_INDEX, countTargets, type Objective, type ObjectiveBatch } from './objectives/objective.js';
+export { causalLm } from './objectives/causal-lm.js';
+export { maskedLm, type MaskedLmOptions } from './objectives/masked-lm.js';
+export { spanCorruption, randomSpanLayout, spanCounts, type SpanCorruptionOptions, type SpanLayout } from './objectives/span-corruption.js';
+
+// Token data
+export { openTokenDataset, readTokenShard, type TokenArray, type TokenDataset, type TokenDatasetOptions, type TokenRun } from './data/token-dataset.js';
+export { WindowSampler, validationWindows, type SamplerState } from './data/window-sampler.js';
