@@ -1,0 +1,157 @@
+// Gopher repetition filter (Rae et al. 2021, Table A1) with datatrove's semantics, computed on word ids with rolling hashes.
+import { drop, type Document, type Drop, type Step } from '../types.js';
+import { splitWords, wordIds } from '../text/words.js';
+
+/** Options of {@link gopherRepetitionFilter}; `null` disables a rule. Defaults are the paper's. */
+export interface GopherRepetitionOptions {
+  /** Max fraction of paragraphs (split on 2+ newlines) that repeat an earlier one. Default 0.3. */
+  dupParaFrac?: number | null;
+  /** Max characters in repeated paragraphs ÷ all characters. Default 0.3. */
+  dupParaCharFrac?: number | null;
+  /** Max fraction of lines that repeat an earlier one. Default 0.3. */
+  dupLineFrac?: number | null;
+  /** Max characters in repeated lines ÷ all characters. Default 0.2. */
+  dupLineCharFrac?: number | null;
+  /** [n, max fraction] for the most frequent n-gram's characters (length × count). Default [[2,0.2],[3,0.18],[4,0.16]]. */
+  topNGrams?: ReadonlyArray<readonly [number, number]>;
+  /** [n, max fraction] for characters covered by duplicated n-grams. Default 5..10 → 0.15..0.10. */
+  dupNGrams?: ReadonlyArray<readonly [number, number]>;
+}
+
+const TOP_DEFAULT: Array<[number, number]> = [[2, 0.2], [3, 0.18], [4, 0.16]];
+const DUP_DEFAULT: Array<[number, number]> = [[5, 0.15], [6, 0.14], [7, 0.13], [8, 0.12], [9, 0.11], [10, 0.1]];
+
+/**
+ * Drops documents with too much repetition. Matches datatrove's `GopherRepetitionFilter`:
+ * duplicate elements count occurrences after the first; the top n-gram's characters are its
+ * space-joined length × its count; duplicated n-gram characters are counted greedily left to right,
+ * skipping past a repeated n-gram (words joined without spaces). Reasons: `dup_para_frac`,
+ * `dup_para_char_frac`, `dup_line_frac`, `dup_line_char_frac`, `top_<n>_gram`, `duplicated_<n>_n_grams`.
+ */
+export function gopherRepetitionFilter(options: GopherRepetitionOptions = {}): Step {
+  const o = { dupParaFrac: 0.3, dupParaCharFrac: 0.3, dupLineFrac: 0.3, dupLineCharFrac: 0.2, ...options };
+  const top = options.topNGrams ?? TOP_DEFAULT;
+  const dup = options.dupNGrams ?? DUP_DEFAULT;
+  return {
+    name: 'gopher_repetition',
+    process(doc: Document): Document | Drop {
+      const text = doc.text;
+      const len = text.length || 1;
+      const paras = text.trim().split(/\n{2,}/);
+      const [pDup, pChars] = findDuplicates(paras);
+      if (o.dupParaFrac !== null && pDup / paras.length > o.dupParaFrac) return drop('dup_para_frac', pDup / paras.length);
+      if (o.dupParaCharFrac !== null && pChars / len > o.dupParaCharFrac) return drop('dup_para_char_frac', pChars / len);
+      const lines = text.split(/\n+/);
+      const [lDup, lChars] = findDuplicates(lines);
+      if (o.dupLineFrac !== null && lDup / lines.length > o.dupLineFrac) return drop('dup_line_frac', lDup / lines.length);
+      if (o.dupLineCharFrac !== null && lChars / len > o.dupLineCharFrac) return drop('dup_line_char_frac', lChars / len);
+      const { ids, lengths } = wordIds(splitWords(text));
+      for (const [n, frac] of top) {
+        if (ids.length < n) continue;
+        const chars = topNGramChars(ids, lengths, n);
+        if (chars / len > frac) return drop(`top_${n}_gram`, chars / len);
+      }
+      for (const [n, frac] of dup) {
+        const chars = duplicateNGramChars(ids, lengths, n);
+        if (chars / len > frac) return drop(`duplicated_${n}_n_grams`, chars / len);
+      }
+      return doc;
+    },
+  };
+}
+
+/** [repeated elements, their characters]: every occurrence after the first counts. */
+export function findDuplicates(items: readonly string[]): [number, number] {
+  const seen = new Set<string>();
+  let dups = 0;
+  let chars = 0;
+  for (const x of items) {
+    if (seen.has(x)) {
+      dups++;
+      chars += x.length;
+    } else seen.add(x);
+  }
+  return [dups, chars];
+}
+
+// Two 26-bit prime moduli: combined keys are exact doubles (< 2^52), collisions ~2^-52 per pair.
+const P1 = 67108859;
+const P2 = 67108837;
+const B1 = 1000003;
+const B2 = 999983;
+
+/** Rolling double-modulus hash of every n-gram of `ids`, as exact float keys. */
+export function nGramKeys(ids: Int32Array, n: number): Float64Array {
+  const m = ids.length - n + 1;
+  if (m <= 0) return new Float64Array(0);
+  const keys = new Float64Array(m);
+  let pow1 = 1;
+  let pow2 = 1;
+  for (let k = 0; k < n - 1; k++) {
+    pow1 = (pow1 * B1) % P1;
+    pow2 = (pow2 * B2) % P2;
+  }
+  let h1 = 0;
+  let h2 = 0;
+  for (let k = 0; k < n; k++) {
+    h1 = (h1 * B1 + ids[k] + 1) % P1;
+    h2 = (h2 * B2 + ids[k] + 1) % P2;
+  }
+  keys[0] = h1 * P2 + h2;
+  for (let i = 1; i < m; i++) {
+    h1 = (((h1 - (((ids[i - 1] + 1) * pow1) % P1) + P1) % P1) * B1 + ids[i + n - 1] + 1) % P1;
+    h2 = (((h2 - (((ids[i - 1] + 1) * pow2) % P2) + P2) % P2) * B2 + ids[i + n - 1] + 1) % P2;
+    keys[i] = h1 * P2 + h2;
+  }
+  return keys;
+}
+
+/** Characters of the most frequent n-gram (words joined by spaces) × its count; ties go to the first seen. */
+export function topNGramChars(ids: Int32Array, lengths: Int32Array, n: number): number {
+  const keys = nGramKeys(ids, n);
+  const counts = new Map<number, number>();
+  let best = 0;
+  let bestAt = -1;
+  for (let i = 0; i < keys.length; i++) {
+    const c = (counts.get(keys[i]) ?? 0) + 1;
+    counts.set(keys[i], c);
+    if (c > best) {
+      best = c;
+      bestAt = i;
+    }
+  }
+  if (bestAt < 0) return 0;
+  // NOTE: Counter.most_common keeps insertion order on ties; the first n-gram reaching the max count
+  // above may be a later-inserted key, so resolve ties by first occurrence explicitly.
+  let first = bestAt;
+  const seen = new Set<number>();
+  for (let i = 0; i < keys.length; i++) {
+    if (seen.has(keys[i])) continue;
+    seen.add(keys[i]);
+    if (counts.get(keys[i]) === best) {
+      first = i;
+      break;
+    }
+  }
+  let chars = n - 1;
+  for (let k = 0; k < n; k++) chars += lengths[ids[first + k]];
+  return chars * best;
+}
+
+/** datatrove's `find_all_duplicate`: characters (words joined without spaces) of n-grams seen before, skipping n words after each. */
+export function duplicateNGramChars(ids: Int32Array, lengths: Int32Array, n: number): number {
+  const keys = nGramKeys(ids, n);
+  const seen = new Set<number>();
+  let chars = 0;
+  let i = 0;
+  while (i < keys.length) {
+    if (seen.has(keys[i])) {
+      for (let k = 0; k < n; k++) chars += lengths[ids[i + k]];
+      i += n;
+    } else {
+      seen.add(keys[i]);
+      i++;
+    }
+  }
+  return chars;
+}
