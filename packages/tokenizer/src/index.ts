@@ -11,3 +11,6 @@ export { GPT4_SPLIT_PATTERN, GPT2_SPLIT_PATTERN, translatePattern, compilePatter
 
 // Errors
 export { TokenizerError, type TokenizerErrorCode } from './errors.js';
+
+// Training
+export { trainBpe, type TrainBpeOptions, type TrainProgress, type TrainStats, type TrainResult } from './train.js';
