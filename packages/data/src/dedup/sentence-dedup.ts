@@ -1,6 +1,6 @@
 // Sentence-span de-duplication (C4 / datatrove SentenceDedup): remove every repeated 3-sentence span, then drop documents left too short.
 import { join } from 'node:path';
-import { LmkitError } from '@lmkit/core';
+import { DataError } from '../errors.js';
 import { drop, type Deduplicator, type Document, type Drop } from '../types.js';
 import { loadXxhash } from '../text/hash.js';
 import { normalizeForDedup } from '../text/normalize.js';
@@ -77,7 +77,7 @@ export function sentenceDeduplicator(options: SentenceDedupOptions = {}): SpanDe
       return { removed, clusters };
     },
     async loadRemovals(): Promise<(key: bigint) => boolean> {
-      throw new LmkitError('DATA_DEDUP_NEEDS_FILTER', 'sentence_dedup removes spans inside documents, not whole documents', {
+      throw new DataError('DATA_DEDUP_NEEDS_FILTER', 'sentence_dedup removes spans inside documents, not whole documents', {
         hint: 'call loadFilter(workDir, rank) and apply it to each (key, document)',
       });
     },

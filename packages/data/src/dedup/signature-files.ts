@@ -1,7 +1,8 @@
 // On-disk sorted signature runs and their k-way merge: the external sort behind every corpus-level deduplicator.
 import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, LmkitError } from '@lmkit/core';
+import { atomicWriteFile } from '@lmkit/core';
+import { DataError } from '../errors.js';
 
 /** Words per record: hash hi, hash lo, key hi, key lo, aux (e.g. a span index). 20 bytes, little-endian. */
 export const RECORD_WORDS = 5;
@@ -215,7 +216,7 @@ export async function readRemovals(workDir: string, rank: number): Promise<{ key
     k = await readFile(join(workDir, 'remove', `${rank}.bin`));
     a = await readFile(join(workDir, 'remove', `${rank}.aux`));
   } catch (cause) {
-    throw new LmkitError('DATA_DEDUP_NO_REMOVALS', `${join(workDir, 'remove', `${rank}.bin`)}: no removal file for rank ${rank}`, {
+    throw new DataError('DATA_DEDUP_NO_REMOVALS', `${join(workDir, 'remove', `${rank}.bin`)}: no removal file for rank ${rank}`, {
       hint: 'run the cluster phase (once, after every rank finished its signatures) with the same workDir and a worldSize above this rank',
       details: { workDir, rank },
       cause,

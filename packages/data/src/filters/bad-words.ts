@@ -1,6 +1,6 @@
 // The LDNOOBW bad-words list (npm `naughty-words`) as a fast matcher with C4's `\W`-bounded semantics.
 import { createRequire } from 'node:module';
-import { LmkitError } from '@lmkit/core';
+import { DataError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 // NOTE: C4 matches these languages as substrings: they do not separate words with spaces.
@@ -76,7 +76,7 @@ export function loadBadWords(language: string): BadWords {
   try {
     list = require(`naughty-words/${language}.json`) as string[];
   } catch (cause) {
-    throw new LmkitError('DATA_NO_BAD_WORDS', `no bad-words list for language "${language}" in naughty-words`, {
+    throw new DataError('DATA_NO_BAD_WORDS', `no bad-words list for language "${language}" in naughty-words`, {
       hint: 'use a language naughty-words ships (en, de, fr, es, ja, zh, ...) or disable the rule (badWordsLanguage: false)',
       details: { language },
       cause,
