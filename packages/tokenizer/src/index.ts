@@ -14,3 +14,9 @@ export { TokenizerError, type TokenizerErrorCode } from './errors.js';
 
 // Training
 export { trainBpe, type TrainBpeOptions, type TrainProgress, type TrainStats, type TrainResult } from './train.js';
+
+// Formats
+export { saveTokenizer, loadTokenizer, loadTokenizerFile, saveMinbpeModel, type TokenizerManifest } from './formats/tokenizer-files.js';
+export { toTiktokenFile, parseTiktokenFile, type TiktokenFileOptions } from './formats/tiktoken-file.js';
+export { toHfTokenizerJson, parseHfTokenizerJson } from './formats/hf-tokenizer-json.js';
+export { toMinbpeModel, parseMinbpeModel } from './formats/minbpe-model.js';
