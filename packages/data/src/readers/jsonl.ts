@@ -79,9 +79,10 @@ export async function* readJsonl(path: string, options: ReaderOptions = {}): Asy
   let begin = plain ? (options.resumeFrom ?? rangeStart) : 0;
   let skipFirst = plain && options.resumeFrom === undefined && !(await startsLine(path, begin));
   const skipUntil = plain ? 0 : (options.resumeFrom ?? 0); // compressed: resume by decompressed offset
-  // Line numbers are exact when we read from the file's start; otherwise computed on demand for bad records.
-  let line = begin === 0 ? 0 : -1;
-  const where = async (offset: number): Promise<string> => `${name}:${line > 0 ? line : await lineNumberAt(path, offset)}`;
+  // NOTE: counting the newlines before `begin` costs one fast scan of the prefix, and buys exact
+  // `file:line` locations for every rank and after every resume.
+  let line = begin === 0 ? 0 : (await lineNumberAt(path, begin)) - 1;
+  const where = (): string => `${name}:${line}`;
   let lastEnd = begin;
   try {
     for await (const raw of splitLines(decodedBytes(path, begin, options.chunkSize), begin)) {
@@ -96,7 +97,7 @@ export async function* readJsonl(path: string, options: ReaderOptions = {}): Asy
       const text = decodeUtf8(raw.bytes);
       const base = { pos: raw.offset, next: raw.end };
       if (text === undefined) {
-        yield { kind: 'bad', reason: 'invalid_utf8', message: 'line is not valid UTF-8', location: await where(raw.offset), ...base };
+        yield { kind: 'bad', reason: 'invalid_utf8', message: 'line is not valid UTF-8', location: where(), ...base };
         continue;
       }
       if (text.trim() === '') continue;
@@ -104,15 +105,15 @@ export async function* readJsonl(path: string, options: ReaderOptions = {}): Asy
       try {
         record = JSON.parse(text);
       } catch (error) {
-        yield { kind: 'bad', reason: 'bad_json', message: (error as Error).message, location: await where(raw.offset), raw: rawPreview(text), ...base };
+        yield { kind: 'bad', reason: 'bad_json', message: (error as Error).message, location: where(), raw: rawPreview(text), ...base };
         continue;
       }
       const doc = recordToDocument(record, `${name}:${raw.offset}`, name, options);
       if ('reason' in doc) {
-        yield { kind: 'bad', reason: doc.reason, message: doc.message, location: await where(raw.offset), raw: rawPreview(text), ...base };
+        yield { kind: 'bad', reason: doc.reason, message: doc.message, location: where(), raw: rawPreview(text), ...base };
         continue;
       }
-      yield { kind: 'doc', doc, location: `${name}:${line > 0 ? line : `@${raw.offset}`}`, ...base };
+      yield { kind: 'doc', doc, location: where(), ...base };
     }
   } catch (error) {
     if (!(error instanceof TruncatedInput)) throw error;
