@@ -28,3 +28,16 @@ export { spanCorruption, randomSpanLayout, spanCounts, type SpanCorruptionOption
 // Token data
 export { openTokenDataset, readTokenShard, type TokenArray, type TokenDataset, type TokenDatasetOptions, type TokenRun } from './data/token-dataset.js';
 export { WindowSampler, validationWindows, type SamplerState } from './data/window-sampler.js';
+
+// Metrics and report
+export { MetricsLog, readMetricsText, type MetricsRecord } from './metrics/metrics-log.js';
+export { renderReport, type ReportInput } from './metrics/html-report.js';
+export { svgLineChart, type ChartSeries, type ChartOptions } from './metrics/svg-chart.js';
+export { estimateMfu, WASM_SIMD_PEAK_FLOPS_PER_CORE } from './metrics/mfu.js';
+
+// Checkpoints
+export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FILES, type CheckpointContent, type LoadedCheckpoint, type TrainerState } from './checkpoint/checkpoint.js';
+
+// Training
+export type { TrainableModel, TrainableParam, BackwardOptions } from './trainable-model.js';
+export { train, type TrainerOptions, type TrainResult, type Precision } from './trainer.js';
