@@ -1,2 +1,32 @@
-// @lmkit/infer public API (filled in by its issue).
-export {};
+// @lmkit/infer public API: generation with a KV cache, sampling, quantization, evaluation, and an OpenAI-compatible server.
+
+// Errors
+export { InferError } from './errors.js';
+
+// Generation
+export { resolveGenerationConfig, type GenerationConfig, type ResolvedGenerationConfig } from './config.js';
+export {
+  generate, generateText, generateTokens, fitPrompt,
+  type CausalLM, type TextTokenizer, type GenerationChunk, type GenerationStats,
+} from './generate.js';
+
+// Sampling: composable logits processors
+export { applyProcessors, softmaxRow, type LogitsProcessor, type ProcessorContext } from './sampling/processor.js';
+export { temperatureProcessor } from './sampling/temperature.js';
+export { topKProcessor } from './sampling/top-k.js';
+export { topPProcessor } from './sampling/top-p.js';
+export { minPProcessor } from './sampling/min-p.js';
+export { repetitionPenaltyProcessor } from './sampling/repetition-penalty.js';
+export { processorsFor, chooseToken, argmax, type UniformSource } from './sampling/sampler.js';
+
+// Quantization (q8_0 / q4_0, ggml block layouts)
+export { quantize, dequantize, dequantizeRow, quantizedBytes, roundToF16, QK, type QuantFormat, type QuantizedMatrix } from './quant/formats.js';
+export { quantizedMatmul, quantizedMatmulJs, type QuantKernel } from './quant/matmul.js';
+export { quantKernelInfo } from './quant/wasm-kernels.js';
+
+// Evaluation
+export { evaluate, type SequenceScorer, type EvalOptions, type EvalResult } from './eval.js';
+
+// Server
+export { serve, defaultStaticDir, type ServeOptions, type ServedModel, type RunningServer } from './server/server.js';
+export { plainChatTemplate, type ChatMessage } from './server/chat-template.js';
