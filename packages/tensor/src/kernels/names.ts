@@ -9,7 +9,7 @@ export interface AttentionKernelOptions {
   scale: number;
   /** Position of the first query relative to the first key (KV-cache decoding: S − T). */
   positionOffset: number;
-  /** Per-head ALiBi slopes (length H): adds −slope·(qpos − kpos) to each score; null for none. */
+  /** Per-head ALiBi slopes (length H): adds −slope·|qpos − kpos| to each score; null for none. */
   alibiSlopes: Float32Array | null;
 }
 

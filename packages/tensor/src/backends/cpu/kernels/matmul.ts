@@ -1,0 +1,76 @@
+// cpu matmul kernel: maps strided (…batch, M, K)·(…batch, K, N) views onto GEMM calls without copying transposes.
+import type { Storage, View } from '../../../backend.js';
+import { sgemmJs, type Sgemm } from '../gemm.js';
+import { cpuStorage, f32 } from '../storage.js';
+import { rowPlan } from '../strided.js';
+import { copy } from './elementwise.js';
+
+let gemm: Sgemm = sgemmJs;
+
+/** Replaces the GEMM behind the cpu matmul (the wasm SIMD kernel installs itself here). */
+export function setCpuGemm(fn: Sgemm): void {
+  gemm = fn;
+}
+
+/** The GEMM currently behind the cpu matmul. */
+export function getCpuGemm(): Sgemm {
+  return gemm;
+}
+
+interface Layout {
+  trans: boolean;
+  ld: number;
+  view: View;
+}
+
+// Row-major when the last dim is unit-stride, transposed when the one before is; otherwise copy.
+function layout(v: View, rows: number, cols: number): Layout {
+  const nd = v.shape.length;
+  const sr = v.strides[nd - 2];
+  const sc = v.strides[nd - 1];
+  if (sc === 1 || cols === 1) return { trans: false, ld: rows === 1 ? cols : sr, view: v };
+  if (sr === 1 || rows === 1) return { trans: true, ld: cols === 1 ? rows : sc, view: v };
+  const c = copy(v);
+  const strides = v.shape.map(() => 0);
+  let s = 1;
+  for (let i = nd - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= v.shape[i];
+  }
+  return { trans: false, ld: cols, view: { storage: c, shape: v.shape, strides, offset: 0 } };
+}
+
+/** `matmul` kernel. */
+export function matmul(a: View, b: View): Storage {
+  const nd = a.shape.length;
+  const m = a.shape[nd - 2];
+  const k = a.shape[nd - 1];
+  const n = b.shape[nd - 1];
+  const batchShape = a.shape.slice(0, nd - 2);
+  let batch = 1;
+  for (const d of batchShape) batch *= d;
+  const out = new Float32Array(batch * m * n);
+  if (batch === 0 || m === 0 || n === 0) return cpuStorage('f32', out);
+  const la = layout(a, m, k);
+  const lb = layout(b, k, n);
+  const av = la.view;
+  const bv = lb.view;
+  const ad = f32(av.storage);
+  const bd = f32(bv.storage);
+  // Batch offsets: one GEMM call when the batch dims collapse to one uniform stride.
+  const plan = rowPlan([...batchShape, 1], [
+    { strides: [...av.strides.slice(0, nd - 2), 0], offset: av.offset },
+    { strides: [...bv.strides.slice(0, nd - 2), 0], offset: bv.offset },
+  ]);
+  const base = { m, n, k, a: ad, lda: la.ld, transA: la.trans, b: bd, ldb: lb.ld, transB: lb.trans, c: out, ldc: n, beta: 0 as const };
+  if (plan.rows === 1) {
+    gemm({ ...base, aOffset: av.offset, bOffset: bv.offset, cOffset: 0, batch, strideA: batch > 1 ? plan.steps[0] : 0, strideB: batch > 1 ? plan.steps[1] : 0, strideC: m * n });
+    return cpuStorage('f32', out);
+  }
+  let q = 0;
+  for (let r = 0; r < plan.rows; r++) {
+    gemm({ ...base, aOffset: plan.offsets[0][r], bOffset: plan.offsets[1][r], cOffset: q * m * n, batch: plan.n, strideA: plan.steps[0], strideB: plan.steps[1], strideC: m * n });
+    q += plan.n;
+  }
+  return cpuStorage('f32', out);
+}

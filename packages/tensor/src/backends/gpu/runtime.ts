@@ -1,0 +1,226 @@
+// The gpu.js runtime under the gpu backend: one GPU context, the mode and precision it really got, and a kernel cache.
+import { createRequire } from 'node:module';
+import type { GPU, IKernelRunShortcut, Texture } from 'gpu.js';
+import { TensorError } from '../../errors.js';
+
+/** gpu.js modes the backend accepts. `gpu` picks the best GL available; the others name one kernel class. */
+export type GpuMode = 'gpu' | 'headlessgl' | 'webgl2' | 'webgl' | 'webasm' | 'cpu';
+
+/** gpu.js kernel classes that really run on a GPU (or on a software GL such as Mesa llvmpipe). */
+const GL_KERNELS = new Set(['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel']);
+
+/** Which kernel class each explicit gpu.js mode must produce. */
+const MODE_KERNEL: Record<Exclude<GpuMode, 'gpu'>, string> = {
+  headlessgl: 'HeadlessGLKernel',
+  webgl2: 'WebGL2Kernel',
+  webgl: 'WebGLKernel',
+  webasm: 'WebAssemblyKernel',
+  cpu: 'CPUKernel',
+};
+
+/** Options of `createGpuRuntime` (and of `registerGpuBackend`). */
+export interface GpuRuntimeOptions {
+  /**
+   * gpu.js mode. `gpu` (default) requires a GL kernel and throws if only a CPU mode is left;
+   * naming `webasm` or `cpu` is the explicit opt-in to run the gpu backend's kernels without a GPU.
+   */
+  mode?: GpuMode;
+  /**
+   * gpu.js precision: `single` keeps f32 in float textures (default where OES_texture_float exists);
+   * `unsigned` packs each f32 into RGBA8 (devices without float textures).
+   */
+  precision?: 'single' | 'unsigned';
+}
+
+/** What the runtime really got, checked on a probe kernel (never what was asked for). */
+export interface GpuRuntimeInfo {
+  /** The mode asked for. */
+  requestedMode: GpuMode;
+  /** The kernel class gpu.js built: HeadlessGLKernel, WebGL2Kernel, WebGLKernel, WebAssemblyKernel or CPUKernel. */
+  kernelClass: string;
+  /** Short mode name derived from the kernel class: headlessgl, webgl2, webgl, webasm, cpu. */
+  mode: string;
+  /** gpu.js precision in use. */
+  precision: 'single' | 'unsigned';
+  /** Mantissa bits of the fragment shader's highp float (23 = IEEE f32), null when not on GL. */
+  shaderFloatBits: number | null;
+  /** GL renderer string (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`), null when not on GL. */
+  renderer: string | null;
+  /** GL_MAX_TEXTURE_SIZE, null when not on GL. */
+  maxTextureSize: number | null;
+  /** True when the kernels run on GL (a GPU or a software rasterizer), false for the CPU opt-in modes. */
+  onGl: boolean;
+}
+
+/** Largest element count whose indices stay exact in the shaders' float32 index arithmetic (2^24). */
+export const MAX_GPU_ELEMENTS = 16_777_216;
+
+type GpuCtor = new (settings: Record<string, unknown>) => GPU;
+let gpuJs: { GPU: GpuCtor } | null = null;
+
+/** Loads gpu.js on first use, so importing @lmkit/tensor never touches GL. */
+function loadGpuJs(): { GPU: GpuCtor } {
+  if (gpuJs === null) gpuJs = createRequire(import.meta.url)('gpu.js') as { GPU: GpuCtor };
+  return gpuJs;
+}
+
+/** Settings every pipelined kernel uses: textures in and out, a fresh texture per call, highp in the shader. */
+export interface KernelSpec {
+  /** Cache key: must change whenever the source or any baked size changes. */
+  key: string;
+  /** JavaScript function source that gpu.js translates to GLSL (sizes baked in as literals). */
+  source: string;
+  /** Output size: `[n]` (one float per thread) or `[n]` with `vec4` (four floats per thread). */
+  output: number[];
+  /** `Array(4)` for kernels that return four floats per thread. */
+  returnType?: 'Array(4)';
+}
+
+/** A gpu.js context with its probed mode, a cache of compiled kernels and upload/download helpers. */
+export class GpuRuntime {
+  /** What was actually obtained. */
+  readonly info: GpuRuntimeInfo;
+  private readonly gpu: GPU;
+  private readonly kernels = new Map<string, IKernelRunShortcut>();
+  private readonly precision: 'single' | 'unsigned';
+
+  constructor(options: GpuRuntimeOptions = {}) {
+    const requestedMode = options.mode ?? 'gpu';
+    const { GPU: Gpu } = loadGpuJs();
+    let gpu: GPU;
+    try {
+      gpu = new Gpu({ mode: requestedMode });
+    } catch (cause) {
+      throw unavailable(requestedMode, `gpu.js refused mode '${requestedMode}': ${(cause as Error).message}`, cause);
+    }
+    this.gpu = gpu;
+    this.precision = options.precision ?? 'single';
+    this.info = this.probe(requestedMode);
+  }
+
+  /** Builds and runs a tiny kernel and records which kernel class gpu.js really used. */
+  private probe(requestedMode: GpuMode): GpuRuntimeInfo {
+    let kernelClass: string;
+    let ok = false;
+    try {
+      const k = this.gpu.createKernel(function (this: { thread: { x: number } }, a: number[]) {
+        return a[this.thread.x] * 2;
+      }, { output: [3], precision: this.precision, tactic: 'precision' });
+      const out = k(new Float32Array([1, 2, 3])) as Float32Array;
+      ok = out[0] === 2 && out[1] === 4 && out[2] === 6;
+      kernelClass = (k as unknown as { kernel: object }).kernel.constructor.name;
+      k.destroy();
+    } catch (cause) {
+      throw unavailable(requestedMode, `the probe kernel failed: ${(cause as Error).message}`, cause);
+    }
+    const onGl = GL_KERNELS.has(kernelClass);
+    if (requestedMode === 'gpu' && !onGl) {
+      throw unavailable(requestedMode, `gpu.js fell back to ${kernelClass} (no GL context: is an X display or Xvfb running, and did the optional 'gl' package build?)`);
+    }
+    if (requestedMode !== 'gpu' && MODE_KERNEL[requestedMode] !== kernelClass) {
+      throw unavailable(requestedMode, `asked for ${MODE_KERNEL[requestedMode]} but gpu.js built ${kernelClass}`);
+    }
+    if (!ok) throw unavailable(requestedMode, `the probe kernel on ${kernelClass} computed wrong values`);
+    const gl = onGl ? this.glContext() : null;
+    let shaderFloatBits: number | null = null;
+    let renderer: string | null = null;
+    let maxTextureSize: number | null = null;
+    if (gl !== null) {
+      shaderFloatBits = gl.getShaderPrecisionFormat(gl.FRAGMENT_SHADER, gl.HIGH_FLOAT)?.precision ?? null;
+      renderer = String(gl.getParameter(gl.RENDERER));
+      maxTextureSize = Number(gl.getParameter(gl.MAX_TEXTURE_SIZE));
+    }
+    return {
+      requestedMode, kernelClass, mode: modeName(kernelClass), precision: this.precision, shaderFloatBits, renderer, maxTextureSize, onGl,
+    };
+  }
+
+  /** The GL context gpu.js created (shared by all its kernels), or null off GL. */
+  private glContext(): WebGLRenderingContext | null {
+    return ((this.gpu as unknown as { context: WebGLRenderingContext | null }).context) ?? null;
+  }
+
+  /**
+   * Returns the compiled kernel for `spec.key`, compiling it on first use. Every kernel is pipelined
+   * (returns a texture) and immutable (each call returns a texture the caller owns and must delete).
+   */
+  kernel(spec: KernelSpec): IKernelRunShortcut {
+    let k = this.kernels.get(spec.key);
+    if (k === undefined) {
+      k = this.gpu.createKernel(spec.source, {
+        output: spec.output,
+        pipeline: this.info.onGl,
+        immutable: true,
+        precision: this.precision,
+        tactic: 'precision',
+        ...(spec.returnType === undefined ? {} : { returnType: spec.returnType }),
+      } as never);
+      this.kernels.set(spec.key, k);
+    }
+    return k;
+  }
+
+  /**
+   * Runs a cached kernel and checks that gpu.js did not swap it for its CPU fallback (it does that
+   * with only a console warning when a shader fails to compile).
+   */
+  run(spec: KernelSpec, args: unknown[]): Texture {
+    const k = this.kernel(spec);
+    const out = (k as unknown as (...a: unknown[]) => Texture)(...args);
+    const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
+    if (cls !== this.info.kernelClass) {
+      throw new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu: kernel '${spec.key}' fell back from ${this.info.kernelClass} to ${cls}`, {
+        hint: 'this is a bug in the gpu backend (a shader that did not compile); run the op on the cpu backend meanwhile',
+        details: { kernel: spec.key, expected: this.info.kernelClass, got: cls },
+      });
+    }
+    return out;
+  }
+
+  /** Uploads host floats to a new device texture of `data.length` elements. */
+  upload(data: Float32Array): Texture {
+    const n = data.length;
+    return this.run({ key: `upload:${n}`, source: 'function(a) { return a[this.thread.x]; }', output: [n] }, [data]);
+  }
+
+  /** Reads a texture of `n` floats back to the host. */
+  download(texture: Texture, n: number): Float32Array {
+    const out = texture.toArray() as unknown;
+    if (out instanceof Float32Array) return out.length === n ? out : out.slice(0, n);
+    // NOTE: off GL (the webasm/cpu opt-in modes) kernels return plain arrays, never textures.
+    return Float32Array.from(out as ArrayLike<number>).slice(0, n);
+  }
+
+  /** Number of kernels compiled so far (each is one shader program on GL). */
+  get compiledKernels(): number {
+    return this.kernels.size;
+  }
+
+  /** Destroys every kernel and the GL context. Textures still held become invalid. */
+  destroy(): void {
+    this.kernels.clear();
+    void this.gpu.destroy();
+  }
+}
+
+/** Maps a gpu.js kernel class name to the short mode name backendInfo reports. */
+function modeName(kernelClass: string): string {
+  switch (kernelClass) {
+    case 'HeadlessGLKernel': return 'headlessgl';
+    case 'WebGL2Kernel': return 'webgl2';
+    case 'WebGLKernel': return 'webgl';
+    case 'WebAssemblyKernel': return 'webasm';
+    case 'CPUKernel': return 'cpu';
+    default: return kernelClass;
+  }
+}
+
+/** The error for "asked for the gpu backend but no usable GL". */
+function unavailable(mode: GpuMode, why: string, cause?: unknown): TensorError {
+  return new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu backend unavailable (mode '${mode}'): ${why}`, {
+    hint: "in Node, run under an X display (xvfb-run -a, or ensureDisplay() from @lmkit/tensor) with Mesa's libgl1-mesa-dri installed; "
+      + "or opt into a CPU mode explicitly with registerGpuBackend({ mode: 'webasm' }), or use setBackend('cpu')",
+    details: { mode },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

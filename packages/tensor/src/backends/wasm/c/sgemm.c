@@ -1,0 +1,195 @@
+// Packed, cache-blocked single-precision GEMM for WebAssembly SIMD128: C = op(A)·op(B) (+ C).
+//
+// Layout follows GotoBLAS/BLIS: the (kc × nc) block of op(B) is packed into NR-wide column
+// panels, the (mc × kc) block of op(A) into MR-tall row panels, and a 6×8 register micro-kernel
+// (12 f32x4 accumulators) walks the panels. Transposed operands are absorbed by the packing
+// routines, so callers never copy. NOTE: this file must not touch the C shadow stack or any
+// static data: every worker thread instantiates the same module over one shared memory, so
+// each thread's scratch space arrives in its job descriptor instead.
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define MR 6
+#define NR 8
+#define MC 96   // rows of A per packed block (multiple of MR); 96×256×4 B = 96 KiB
+#define KC 256  // depth per packed block
+#define NC 2048 // columns of B per packed block (multiple of NR); 256×2048×4 B = 2 MiB
+
+// MADD(acc, x, y) = acc + x*y. With RELAXED the build script rewrites clang 14's prototype
+// `f32x4.fma` opcode (0xfd 0xaf) into the standard `f32x4.relaxed_madd` (0xfd 0x105), whose
+// operand order is (x, y, acc) → x*y + acc; hence the argument order below.
+#ifdef RELAXED
+#define MADD(acc, x, y) __builtin_wasm_fma_f32x4((x), (y), (acc))
+#else
+#define MADD(acc, x, y) wasm_f32x4_add((acc), wasm_f32x4_mul((x), (y)))
+#endif
+
+/** One thread's share of a (batched) sgemm; every field is 4 bytes, mirrored by job.ts. */
+typedef struct {
+  int32_t m, n, k;
+  const float *a; int32_t lda, trans_a;
+  const float *b; int32_t ldb, trans_b;
+  float *c; int32_t ldc, beta;
+  int32_t batch0, batch1, stride_a, stride_b, stride_c; // batch range and element strides
+  int32_t row0, row1, col0, col1;                        // the block of C this thread owns
+  float *scratch;                                        // sgemm_scratch_floats() floats, this thread's own
+} SgemmJob;
+
+// Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-row panels, zero-padding the last panel.
+static void pack_a(const float *a, int lda, int trans, int i0, int p0, int mc, int kc, float *dst) {
+  for (int ir = 0; ir < mc; ir += MR) {
+    int mr = mc - ir < MR ? mc - ir : MR;
+    if (!trans) {
+      const float *src = a + (i0 + ir) * lda + p0;
+      if (mr == MR) {
+        const float *r0 = src, *r1 = src + lda, *r2 = src + 2 * lda;
+        const float *r3 = src + 3 * lda, *r4 = src + 4 * lda, *r5 = src + 5 * lda;
+        for (int p = 0; p < kc; p++) {
+          dst[0] = r0[p]; dst[1] = r1[p]; dst[2] = r2[p];
+          dst[3] = r3[p]; dst[4] = r4[p]; dst[5] = r5[p];
+          dst += MR;
+        }
+      } else {
+        for (int p = 0; p < kc; p++) {
+          for (int r = 0; r < MR; r++) dst[r] = r < mr ? src[r * lda + p] : 0.0f;
+          dst += MR;
+        }
+      }
+    } else {
+      // op(A)(i, p) = A[p, i]: each depth step reads mr contiguous values.
+      const float *src = a + p0 * lda + i0 + ir;
+      for (int p = 0; p < kc; p++) {
+        const float *row = src + p * lda;
+        for (int r = 0; r < MR; r++) dst[r] = r < mr ? row[r] : 0.0f;
+        dst += MR;
+      }
+    }
+  }
+}
+
+// Packs op(B)[p0 : p0+kc, j0 : j0+nc] into NR-column panels, zero-padding the last panel.
+static void pack_b(const float *b, int ldb, int trans, int p0, int j0, int kc, int nc, float *dst) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    int nr = nc - jr < NR ? nc - jr : NR;
+    if (!trans) {
+      const float *src = b + p0 * ldb + j0 + jr;
+      if (nr == NR) {
+        for (int p = 0; p < kc; p++) {
+          const float *row = src + p * ldb;
+          wasm_v128_store(dst, wasm_v128_load(row));
+          wasm_v128_store(dst + 4, wasm_v128_load(row + 4));
+          dst += NR;
+        }
+      } else {
+        for (int p = 0; p < kc; p++) {
+          const float *row = src + p * ldb;
+          for (int j = 0; j < NR; j++) dst[j] = j < nr ? row[j] : 0.0f;
+          dst += NR;
+        }
+      }
+    } else {
+      // op(B)(p, j) = B[j, p]: each of the nr source rows is contiguous in p.
+      const float *src = b + (j0 + jr) * ldb + p0;
+      for (int j = 0; j < NR; j++) {
+        const float *col = src + j * ldb;
+        if (j < nr) {
+          for (int p = 0; p < kc; p++) dst[p * NR + j] = col[p];
+        } else {
+          for (int p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
+        }
+      }
+      dst += kc * NR;
+    }
+  }
+}
+
+// The 6×8 register tile: C[0:6, 0:8] (+)= Apanel(6 × kc) · Bpanel(kc × 8).
+__attribute__((noinline))
+static void kernel_6x8(int kc, const float *pa, const float *pb, float *c, int ldc, int accumulate) {
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  v128_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int p = 0; p < kc; p++) {
+    v128_t b0 = wasm_v128_load(pb), b1 = wasm_v128_load(pb + 4);
+    v128_t a;
+    a = wasm_v128_load32_splat(pa + 0); c00 = MADD(c00, a, b0); c01 = MADD(c01, a, b1);
+    a = wasm_v128_load32_splat(pa + 1); c10 = MADD(c10, a, b0); c11 = MADD(c11, a, b1);
+    a = wasm_v128_load32_splat(pa + 2); c20 = MADD(c20, a, b0); c21 = MADD(c21, a, b1);
+    a = wasm_v128_load32_splat(pa + 3); c30 = MADD(c30, a, b0); c31 = MADD(c31, a, b1);
+    a = wasm_v128_load32_splat(pa + 4); c40 = MADD(c40, a, b0); c41 = MADD(c41, a, b1);
+    a = wasm_v128_load32_splat(pa + 5); c50 = MADD(c50, a, b0); c51 = MADD(c51, a, b1);
+    pa += MR;
+    pb += NR;
+  }
+#define STORE_ROW(r, v0, v1)                                                            \
+  do {                                                                                  \
+    float *cr = c + (r) * ldc;                                                          \
+    if (accumulate) {                                                                   \
+      v0 = wasm_f32x4_add(v0, wasm_v128_load(cr));                                      \
+      v1 = wasm_f32x4_add(v1, wasm_v128_load(cr + 4));                                  \
+    }                                                                                   \
+    wasm_v128_store(cr, v0);                                                            \
+    wasm_v128_store(cr + 4, v1);                                                        \
+  } while (0)
+  STORE_ROW(0, c00, c01); STORE_ROW(1, c10, c11); STORE_ROW(2, c20, c21);
+  STORE_ROW(3, c30, c31); STORE_ROW(4, c40, c41); STORE_ROW(5, c50, c51);
+#undef STORE_ROW
+}
+
+// Computes one batch item's block C[row0:row1, col0:col1].
+static void sgemm_block(const SgemmJob *job, const float *a, const float *b, float *c) {
+  int k = job->k;
+  float *packed_a = job->scratch, *packed_b = packed_a + MC * KC, *edge = packed_b + KC * NC;
+  for (int jc = job->col0; jc < job->col1; jc += NC) {
+    int nc = job->col1 - jc < NC ? job->col1 - jc : NC;
+    for (int pc = 0; pc < k; pc += KC) {
+      int kc = k - pc < KC ? k - pc : KC;
+      int accumulate = pc > 0 || job->beta != 0;
+      pack_b(b, job->ldb, job->trans_b, pc, jc, kc, nc, packed_b);
+      for (int ic = job->row0; ic < job->row1; ic += MC) {
+        int mc = job->row1 - ic < MC ? job->row1 - ic : MC;
+        pack_a(a, job->lda, job->trans_a, ic, pc, mc, kc, packed_a);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int nr = nc - jr < NR ? nc - jr : NR;
+          const float *pb = packed_b + jr * kc;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int mr = mc - ir < MR ? mc - ir : MR;
+            const float *pa = packed_a + ir * kc;
+            float *ct = c + (ic + ir) * job->ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              kernel_6x8(kc, pa, pb, ct, job->ldc, accumulate);
+            } else {
+              // Partial tile: compute into scratch, then add/copy the valid part.
+              float *e = edge;
+              kernel_6x8(kc, pa, pb, e, NR, 0);
+              for (int r = 0; r < mr; r++)
+                for (int j = 0; j < nr; j++)
+                  ct[r * job->ldc + j] = accumulate ? ct[r * job->ldc + j] + e[r * NR + j] : e[r * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Runs one thread's share of a batched sgemm described by `job`. */
+__attribute__((export_name("sgemm_job")))
+void sgemm_job(const SgemmJob *job) {
+  if (job->row0 >= job->row1 || job->col0 >= job->col1) return;
+  for (int t = job->batch0; t < job->batch1; t++) {
+    float *c = job->c + t * job->stride_c;
+    if (job->k == 0) {
+      // An empty sum: C = 0 (or C unchanged when accumulating).
+      if (!job->beta)
+        for (int i = job->row0; i < job->row1; i++)
+          for (int j = job->col0; j < job->col1; j++) c[i * job->ldc + j] = 0.0f;
+      continue;
+    }
+    sgemm_block(job, job->a + t * job->stride_a, job->b + t * job->stride_b, c);
+  }
+}
+
+/** Scratch floats one thread needs (packed A, packed B, edge tile). */
+__attribute__((export_name("sgemm_scratch_floats")))
+int32_t sgemm_scratch_floats(void) { return MC * KC + KC * NC + MR * NR; }

@@ -1,0 +1,16 @@
+// The WebAssembly SIMD CPU kernels: init and threads, shared-memory buffers, and the kernels themselves.
+
+// Lifecycle and threads
+export { initWasmKernels, initWasmKernelsSync, wasmKernelsReady, setThreads, wasmInfo } from './wasm-runtime';
+export type { WasmKernelOptions, WasmInfo } from './wasm-runtime';
+
+// Buffers inside the shared memory (used in place by the kernels)
+export { allocF32, freeF32, isWasmF32 } from './alloc';
+
+// Kernels
+export { sgemm, PARALLEL_MIN_FLOPS } from './sgemm';
+export type { SgemmArgs } from './sgemm';
+
+// Errors
+export { WasmKernelError } from './wasm-kernel-error';
+export type { WasmKernelErrorCode } from './wasm-kernel-error';

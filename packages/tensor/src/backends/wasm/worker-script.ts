@@ -1,0 +1,58 @@
+// The source of a kernel worker thread: instantiate the module over the shared memory, then run jobs posted through a control block.
+
+/** Index of the count of jobs still running in the control Int32Array. */
+export const CTL_PENDING = 0;
+/** Index of the count of jobs that threw. */
+export const CTL_ERRORS = 1;
+/** First per-worker job slot: 0 idle, a byte offset of a job descriptor, or -1 to quit. */
+export const CTL_SLOTS = 16;
+/** Most workers a pool can hold. */
+export const MAX_WORKERS = 63;
+/** First per-worker ready flag (1 once the worker has instantiated the module). */
+export const CTL_READY = CTL_SLOTS + MAX_WORKERS;
+/** Length of the control Int32Array. */
+export const CTL_LENGTH = CTL_READY + MAX_WORKERS;
+
+/** How many times a thread polls a flag before it sleeps in Atomics.wait. */
+export const SPIN = 20000;
+
+/**
+ * Worker source, run with `new Worker(source, { eval: true, workerData })`. It is a string (not
+ * a separate file) so that the same code works from TypeScript sources, tests and the bundled dist.
+ * workerData: { module, memory, ctl, index }.
+ */
+export const WORKER_SOURCE = `
+'use strict';
+(function main() {
+const { workerData, parentPort } = require('node:worker_threads');
+const { module, memory, ctl, index } = workerData;
+const PENDING = ${CTL_PENDING}, ERRORS = ${CTL_ERRORS}, SLOT = ${CTL_SLOTS} + index, READY = ${CTL_READY} + index;
+let run;
+try {
+  run = new WebAssembly.Instance(module, { env: { memory } }).exports.sgemm_job;
+} catch (error) {
+  parentPort.postMessage({ type: 'error', message: String(error && error.stack || error) });
+  return;
+}
+Atomics.store(ctl, READY, 1);
+parentPort.postMessage({ type: 'ready' });
+for (;;) {
+  let job = Atomics.load(ctl, SLOT);
+  // NOTE: a short spin first: back-to-back kernels (a training step) then skip the futex wake-up.
+  for (let i = 0; job === 0 && i < ${SPIN}; i++) job = Atomics.load(ctl, SLOT);
+  while (job === 0) {
+    Atomics.wait(ctl, SLOT, 0);
+    job = Atomics.load(ctl, SLOT);
+  }
+  if (job === -1) break;
+  try {
+    run(job);
+  } catch (error) {
+    Atomics.add(ctl, ERRORS, 1);
+    parentPort.postMessage({ type: 'error', message: String(error && error.stack || error) });
+  }
+  Atomics.store(ctl, SLOT, 0);
+  if (Atomics.sub(ctl, PENDING, 1) === 1) Atomics.notify(ctl, PENDING);
+}
+})();
+`;

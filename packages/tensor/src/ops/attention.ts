@@ -1,0 +1,97 @@
+// Fused scaled-dot-product attention (causal or bidirectional, GQA/MQA, ALiBi) and rotary position embedding.
+import { record } from '../autograd.js';
+import { TensorError, fmtShape } from '../errors.js';
+import { contiguousView, expectDtype, kernelFor, wrap } from '../internal/dispatch.js';
+import type { AttentionKernelOptions } from '../kernels/names.js';
+import type { Tensor } from '../tensor.js';
+import { toFloat } from './dtype.js';
+
+/** Options of `attention`. */
+export interface AttentionOptions {
+  /** Each query sees only keys at or before its position (default false). */
+  causal?: boolean;
+  /** Multiplier of q·k (default 1/√D). */
+  scale?: number;
+  /** Per-head ALiBi slopes (length H); adds −slope·|qpos − kpos| to each score (default none). */
+  alibiSlopes?: Float32Array | readonly number[] | null;
+  /** Position of query 0 relative to key 0, for KV-cache decoding (default S − T when causal, else 0). */
+  positionOffset?: number;
+}
+
+/**
+ * Attention softmax(q·kᵀ·scale + mask)·v in one fused kernel (tiled online softmax; the backward
+ * recomputes probabilities from the saved logsumexp). q (B, H, T, D), k and v (B, Hkv, S, D), Hkv dividing H.
+ *
+ * @example
+ * const y = attention(q, k, v, { causal: true }); // (B, H, T, D)
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  for (const [t, name] of [[q, 'q'], [k, 'k'], [v, 'v']] as const) {
+    expectDtype(t, ['f32', 'bf16', 'f16'], 'attention', name);
+    if (t.ndim !== 4) throw new TensorError('TENSOR_SHAPE_MISMATCH', `attention: ${name} ${fmtShape(t.shape)} must be 4-D (B, H, T, D)`);
+  }
+  const [b, h, t, d] = q.shape;
+  const [bk, hkv, s, dk] = k.shape;
+  const ok = bk === b && dk === d && hkv > 0 && h % hkv === 0 && v.shape.every((x, i) => x === k.shape[i]);
+  if (!ok) {
+    throw new TensorError('TENSOR_SHAPE_MISMATCH', `attention: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} do not fit (B, H, T, D) / (B, Hkv, S, D) with Hkv dividing H`, {
+      details: { op: 'attention', q: [...q.shape], k: [...k.shape], v: [...v.shape] },
+    });
+  }
+  const slopes = options.alibiSlopes == null ? null : Float32Array.from(options.alibiSlopes);
+  if (slopes !== null && slopes.length !== h) throw new TensorError('TENSOR_SHAPE_MISMATCH', `attention: alibiSlopes has ${slopes.length} entries, expected H = ${h}`);
+  const causal = options.causal ?? false;
+  const opts: AttentionKernelOptions = {
+    causal,
+    scale: options.scale ?? 1 / Math.sqrt(d),
+    positionOffset: options.positionOffset ?? (causal ? s - t : 0),
+    alibiSlopes: slopes,
+  };
+  const qf = toFloat(q);
+  const kf = toFloat(k);
+  const vf = toFloat(v);
+  const inputs = [qf, kf, vf];
+  const qc = contiguousView(qf, 'attention', 'q');
+  const kc = contiguousView(kf, 'attention', 'k');
+  const vc = contiguousView(vf, 'attention', 'v');
+  const [os, ls] = kernelFor('attention', 'attention', inputs)(qc.view, kc.view, vc.view, opts);
+  qc.release();
+  kc.release();
+  vc.release();
+  const out = wrap(os, [b, h, t, d]);
+  const lse = wrap(ls, [b, h, t]);
+  return record(out, 'attention', inputs, (g) => {
+    const views = [contiguousView(qf, 'attention', 'q'), contiguousView(kf, 'attention', 'k'), contiguousView(vf, 'attention', 'v'), contiguousView(g, 'attention', 'grad')];
+    const [dq, dk2, dv] = kernelFor('attention_grad', 'attention', [...inputs, g])(views[0].view, views[1].view, views[2].view, out.view(), lse.view(), views[3].view, opts);
+    for (const x of views) x.release();
+    return [wrap(dq, qf.shape), wrap(dk2, kf.shape), wrap(dv, vf.shape)];
+  });
+}
+
+/** Options of `rope`. */
+export interface RopeOptions {
+  /** Position of the first row of T (default 0; the cache length when decoding). */
+  positionOffset?: number;
+  /** Base of the frequencies θ^(−2i/D) (default 10000). */
+  theta?: number;
+}
+
+/** Rotary position embedding on x (B, H, T, D) with half-split pairs (HF LLaMA / GPT-NeoX layout). */
+export function rope(x: Tensor, options: RopeOptions = {}): Tensor {
+  expectDtype(x, ['f32', 'bf16', 'f16'], 'rope', 'x');
+  if (x.ndim < 2 || x.shape[x.ndim - 1] % 2 !== 0) {
+    throw new TensorError('TENSOR_SHAPE_MISMATCH', `rope: x ${fmtShape(x.shape)} must be (…, T, D) with D even`);
+  }
+  const offset = options.positionOffset ?? 0;
+  const theta = options.theta ?? 10000;
+  const xf = toFloat(x);
+  const xc = contiguousView(xf, 'rope', 'x');
+  const y = wrap(kernelFor('rope', 'rope', [xf])(xc.view, offset, theta, false), xf.shape);
+  xc.release();
+  return record(y, 'rope', [xf], (g) => {
+    const gc = contiguousView(g, 'rope', 'grad');
+    const dx = wrap(kernelFor('rope', 'rope', [g])(gc.view, offset, theta, true), xf.shape);
+    gc.release();
+    return [dx];
+  });
+}

@@ -1,0 +1,77 @@
+// Reductions sum / mean / max over one, several or all dims, with their gradients.
+import { record } from '../autograd.js';
+import { expectDtype, kernelFor, wrap } from '../internal/dispatch.js';
+import { normDim } from '../internal/shape.js';
+import type { Tensor } from '../tensor.js';
+import { full } from './creation.js';
+import { toFloat } from './dtype.js';
+import { binaryRaw } from './elementwise.js';
+import { broadcastTo, contiguous, reshape } from './views.js';
+
+function dimsOf(t: Tensor, dim: number | readonly number[] | undefined, op: string): number[] {
+  if (dim === undefined) return t.shape.map((_, i) => i).reverse();
+  const list = typeof dim === 'number' ? [dim] : [...dim];
+  return [...new Set(list.map((d) => normDim(d, t.ndim, op)))].sort((a, b) => b - a);
+}
+
+function keptShape(shape: readonly number[], dims: number[]): number[] {
+  return shape.map((d, i) => (dims.includes(i) ? 1 : d));
+}
+
+// Applies a one-axis reduction kernel over each dim (highest first); no autograd.
+function reduceRaw(kernel: 'sum' | 'max', t: Tensor, dims: number[], op: string): Tensor {
+  let cur = contiguous(t);
+  const run = kernelFor(kernel, op, [t]);
+  for (const d of dims) {
+    const next = wrap(run(cur.view(op), d), cur.shape.filter((_, i) => i !== d));
+    if (cur !== t) cur.dispose();
+    cur = next;
+  }
+  return cur === t ? wrap(kernelFor('copy', op, [t])(t.view(op)), t.shape) : cur;
+}
+
+/** @internal Sum over dims without autograd, keeping them as size 1 (used by broadcast backward). */
+export function sumDimsRaw(t: Tensor, dims: number[]): Tensor {
+  const sorted = [...dims].sort((a, b) => b - a);
+  const r = reduceRaw('sum', t, sorted, 'sum');
+  return reshape(r, keptShape(t.shape, sorted));
+}
+
+/** Σ over `dim` (a dim, a list, or all when omitted); `keepDim` keeps reduced dims as size 1. */
+export function sum(t: Tensor, dim?: number | readonly number[], keepDim = false): Tensor {
+  expectDtype(t, ['f32', 'bf16', 'f16'], 'sum', 'x');
+  const x = toFloat(t);
+  const dims = dimsOf(x, dim, 'sum');
+  const kept = keptShape(x.shape, dims);
+  const r = reduceRaw('sum', x, dims, 'sum');
+  const out = keepDim ? reshape(r, kept) : r;
+  return record(out, 'sum', [x], (g) => [broadcastTo(reshape(g, kept), x.shape)]);
+}
+
+/** Mean over `dim` (or all). */
+export function mean(t: Tensor, dim?: number | readonly number[], keepDim = false): Tensor {
+  expectDtype(t, ['f32', 'bf16', 'f16'], 'mean', 'x');
+  const x = toFloat(t);
+  const dims = dimsOf(x, dim, 'mean');
+  const count = dims.reduce((p, d) => p * x.shape[d], 1);
+  const kept = keptShape(x.shape, dims);
+  const s = reduceRaw('sum', x, dims, 'mean');
+  const out = binaryRaw('div', keepDim ? reshape(s, kept) : s, full([], count, { backend: x.backend }));
+  return record(out, 'mean', [x], (g) => [broadcastTo(binaryRaw('div', reshape(g, kept), full([], count, { backend: g.backend })), x.shape)]);
+}
+
+/** Max over `dim` (or all); NaN propagates. The gradient is split evenly among tied maxima. */
+export function max(t: Tensor, dim?: number, keepDim = false): Tensor {
+  expectDtype(t, ['f32', 'bf16', 'f16'], 'max', 'x');
+  const x = toFloat(t);
+  const dims = dimsOf(x, dim, 'max');
+  const kept = keptShape(x.shape, dims);
+  const r = reduceRaw('max', x, dims, 'max');
+  const out = keepDim ? reshape(r, kept) : r;
+  return record(out, 'max', [x], (g) => {
+    const m = reshape(out, kept);
+    const mask = binaryRaw('eq', x, m);
+    const count = sumDimsRaw(mask, dims);
+    return [binaryRaw('mul', mask, binaryRaw('div', reshape(g, kept), count))];
+  });
+}
