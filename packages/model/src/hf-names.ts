@@ -150,7 +150,12 @@ export function toHuggingFace(spec: ArchSpec, params: Map<string, HostArray>): M
 }
 
 /** Buffers Hugging Face checkpoints carry that are not parameters (causal-mask and RoPE caches). */
-const IGNORED_HF = [/\.attn\.bias$/, /\.attn\.masked_bias$/, /\.rotary_emb\.inv_freq$/];
+const IGNORED_HF = [/(^|\.)attn\.bias$/, /(^|\.)attn\.masked_bias$/, /\.rotary_emb\.inv_freq$/];
+
+/** True for Hugging Face buffers that loading skips (GPT-2 `attn.bias`/`attn.masked_bias`, RoPE `inv_freq`). */
+export function isIgnoredHfTensor(name: string): boolean {
+  return IGNORED_HF.some((re) => re.test(name));
+}
 
 /**
  * Converts the tensors of a Hugging Face checkpoint to lmkit parameters. Accepts GPT-2 names
@@ -170,7 +175,7 @@ export function fromHuggingFace(spec: ArchSpec, tensors: Map<string, HostArray>,
   for (const [rawName, array] of tensors) {
     let name = rawName;
     if (spec.family === 'gpt2' && !name.startsWith('transformer.') && name !== 'lm_head.weight') name = `transformer.${name}`;
-    if (IGNORED_HF.some((re) => re.test(name))) continue;
+    if (isIgnoredHfTensor(name)) continue;
     if (name === 'lm_head.weight' && spec.tieEmbeddings) continue;
     const rule = byHf.get(name);
     if (!rule) {

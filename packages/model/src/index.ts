@@ -9,9 +9,30 @@ export { resolveConfig, MODEL_TYPES, type ResolvedConfig } from './resolve-confi
 export { PRESETS, getPreset } from './presets/index.js';
 export { countParams, flopsPerToken, type CountParamsOptions } from './flops.js';
 
-// safetensors and Hugging Face layouts
+// Modules
+export { Module, ModuleList, type LoadStateDictOptions } from './module.js';
+export { Linear, type LinearOptions } from './modules/linear.js';
+export { Embedding } from './modules/embedding.js';
+export { LayerNorm, type LayerNormOptions } from './modules/layer-norm.js';
+export { RMSNorm, type RMSNormOptions } from './modules/rms-norm.js';
+export { Dropout } from './modules/dropout.js';
+export { Attention, alibiSlopes, type AttentionOptions, type AttentionCallOptions } from './modules/attention.js';
+export { KVCache, LayerKVCache } from './modules/kv-cache.js';
+export { MLP, type MLPKind, type MLPOptions } from './modules/mlp.js';
+export { MoE, type MoEOptions, type MoERouting } from './modules/moe.js';
+export { Block, makeNorm } from './modules/block.js';
+export { initGpt2 } from './init.js';
+
+// Models
+export { Transformer, type ModelOptions, type ForwardOptions } from './transformer.js';
+export { DecoderLM, type LossOptions } from './decoder-lm.js';
+export { EncoderLM } from './encoder-lm.js';
+export { MODEL_REGISTRY, createModel, type ModelClass } from './registry.js';
+
+// Checkpoints: safetensors and Hugging Face layouts
+export { saveModel, loadModel, loadHuggingFaceWeights, type SaveModelOptions, type LanguageModel } from './checkpoint.js';
 export {
   parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, floatEntry, intEntry, entryToFloat32, entryToInt32,
   SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsEntry, type SafetensorsFile,
 } from './safetensors.js';
-export { toHuggingFace, fromHuggingFace, hfArchitecture, type HostArray } from './hf-names.js';
+export { toHuggingFace, fromHuggingFace, hfArchitecture, isIgnoredHfTensor, type HostArray } from './hf-names.js';

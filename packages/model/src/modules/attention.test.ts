@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { createRng, randn, type Tensor } from '@lmkit/tensor';
+import { expectClose, ids } from '../../test/helpers.js';
+import { DecoderLM } from '../decoder-lm.js';
+import type { PositionEmbedding } from '../config.js';
+import { Attention, alibiSlopes } from './attention.js';
+import { KVCache } from './kv-cache.js';
+
+const C = 16;
+const H = 4;
+const D = 4;
+
+/** Copies a GQA layer into an MHA layer by repeating each kv head for its query group. */
+function expandToMha(gqa: Attention, mha: Attention): void {
+  const w = gqa.qkv.weight.data() as Float32Array; // ((H + 2·Hkv)·D, C)
+  const b = gqa.qkv.bias!.data() as Float32Array;
+  const G = H / gqa.nKvHead;
+  const outW = new Float32Array(3 * H * D * C);
+  const outB = new Float32Array(3 * H * D);
+  outW.set(w.subarray(0, H * D * C));
+  outB.set(b.subarray(0, H * D));
+  for (const part of [1, 2]) {
+    for (let h = 0; h < H; h++) {
+      const src = H * D + (part - 1) * gqa.nKvHead * D + Math.floor(h / G) * D;
+      const dst = part * H * D + h * D;
+      outW.set(w.subarray(src * C, (src + D) * C), dst * C);
+      outB.set(b.subarray(src, src + D), dst);
+    }
+  }
+  mha.loadStateDict(new Map([
+    ['qkv.weight', { data: outW, shape: [3 * H * D, C] }], ['qkv.bias', { data: outB, shape: [3 * H * D] }],
+    ['proj.weight', { data: gqa.proj.weight.data() as Float32Array, shape: [C, H * D] }], ['proj.bias', { data: gqa.proj.bias!.data() as Float32Array, shape: [C] }],
+  ]));
+}
+
+function randomize(attn: Attention, seed: number): void {
+  const rng = createRng(seed);
+  attn.loadStateDict(new Map(attn.namedParameters().map(([n, p]) => [n, randn([...p.shape], { rng, std: 0.3 })])));
+}
+
+describe('Attention', () => {
+  for (const positions of ['rope', 'alibi', 'learned'] as PositionEmbedding[]) {
+    for (const nKvHead of [2, 1]) {
+      it(`${nKvHead === 1 ? 'MQA' : 'GQA'} equals MHA with repeated kv heads (${positions})`, () => {
+        const gqa = new Attention({ dModel: C, nHead: H, nKvHead, positions });
+        const mha = new Attention({ dModel: C, nHead: H, positions });
+        randomize(gqa, 11);
+        expandToMha(gqa, mha);
+        const x = randn([2, 5, C], { rng: createRng(12) });
+        expectClose(gqa.forward(x).data(), mha.forward(x).data(), 1e-5, 1e-4, 'output');
+      });
+    }
+  }
+
+  for (const causal of [true, false]) {
+    for (const positions of ['alibi', 'rope'] as PositionEmbedding[]) {
+      it(`explicit-score path (used for attention dropout) equals the fused op (${causal ? 'causal' : 'bidirectional'}, ${positions}, GQA)`, () => {
+        const rng = createRng(5);
+        const fused = new Attention({ dModel: C, nHead: H, nKvHead: 2, positions, causal });
+        // NOTE: p = 1e-9 drops nothing in practice, so the dropout path must match exactly-ish.
+        const explicit = new Attention({ dModel: C, nHead: H, nKvHead: 2, positions, causal, dropout: 1e-9, rng });
+        randomize(fused, 3);
+        explicit.loadStateDict(fused.stateDict());
+        const x = randn([2, 6, C], { rng: createRng(4) });
+        expectClose(explicit.forward(x).data(), fused.eval().forward(x).data(), 1e-5, 1e-4, 'output');
+      });
+    }
+  }
+
+  it('ALiBi slopes follow the paper (8 heads: 1/2 … 1/256; 6 heads interleave)', () => {
+    expect(Array.from(alibiSlopes(8))).toEqual([1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128, 1 / 256]);
+    expectClose(alibiSlopes(6), [1 / 4, 1 / 16, 1 / 64, 1 / 256, 1 / 2, 1 / 8], 0, 1e-6, 'slopes');
+  });
+});
+
+describe('KV cache', () => {
+  const configs = {
+    'llama (RoPE, GQA)': { model_type: 'llama', vocab_size: 32, hidden_size: C, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: H, num_key_value_heads: 2, max_position_embeddings: 16 },
+    'gpt2 (learned positions)': { model_type: 'gpt2', vocab_size: 32, n_embd: C, n_layer: 2, n_head: H, n_positions: 16, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 },
+    'gpt2 (ALiBi, parallel block)': { model_type: 'gpt2', vocab_size: 32, n_embd: C, n_layer: 2, n_head: H, n_positions: 16, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, position_embedding: 'alibi', parallel_block: true },
+  } as const;
+  for (const [name, config] of Object.entries(configs)) {
+    it(`incremental decoding equals the full forward: ${name}`, () => {
+      const model = new DecoderLM(config, { seed: 3 }).eval();
+      const tokens = [[1, 5, 9, 2, 7, 3, 30], [4, 4, 8, 0, 31, 6, 2]];
+      const full = model.forward(ids(tokens)).data() as Float32Array; // (2, 7, 32)
+      const cache = new KVCache(model.spec.nLayer);
+      const pieces: Tensor[] = [model.forward(ids(tokens.map((r) => r.slice(0, 3))), { cache })];
+      for (let t = 3; t < 7; t++) pieces.push(model.forward(ids(tokens.map((r) => [r[t]!])), { cache }));
+      expect(cache.length).toBe(7);
+      const V = 32;
+      for (let b = 0; b < 2; b++) {
+        let t0 = 0;
+        for (const piece of pieces) {
+          const T = piece.shape[1]!;
+          const got = (piece.data() as Float32Array).subarray(b * T * V, (b + 1) * T * V);
+          expectClose(got, full.subarray((b * 7 + t0) * V, (b * 7 + t0 + T) * V), 1e-5, 1e-4, `logits b${b} t${t0}`);
+          t0 += T;
+        }
+      }
+    });
+  }
+
+  it('rejects positions past the context length', () => {
+    const model = new DecoderLM(configs['gpt2 (learned positions)']);
+    expect(() => model.forward(ids([Array.from({ length: 17 }, () => 1)]))).toThrow(/positions 0\.\.16 exceed the context length 16/);
+  });
+});

@@ -1,0 +1,150 @@
+// Multi-head self-attention with grouped/multi-query heads, learned/RoPE/ALiBi positions, causal or bidirectional, and a KV-cache hook.
+import {
+  add, attention, dropout, matmul, mul, reshape, rope, softmax, split, tensor, transpose, type Rng, type Tensor,
+} from '@lmkit/tensor';
+import type { PositionEmbedding } from '../config.js';
+import { ModelError } from '../errors.js';
+import { Module } from '../module.js';
+import type { LayerKVCache } from './kv-cache.js';
+import { Linear } from './linear.js';
+
+/** Options of {@link Attention}. */
+export interface AttentionOptions {
+  /** Model width C. */
+  dModel: number;
+  /** Query heads H. */
+  nHead: number;
+  /** Key/value heads (divides H; 1 = multi-query). Default H. */
+  nKvHead?: number;
+  /** Per-head width D. Default C / H. */
+  headDim?: number;
+  /** Biases in the projections. Default true. */
+  bias?: boolean;
+  /** Mask future keys (decoder) or not (encoder). Default true. */
+  causal?: boolean;
+  /** Position scheme; 'learned' means none here (added to the embeddings). Default 'learned'. */
+  positions?: PositionEmbedding;
+  /** RoPE base. Default 10000. */
+  ropeTheta?: number;
+  /** Dropout on attention probabilities in training. Default 0. */
+  dropout?: number;
+  /** RNG for dropout; required when dropout > 0. */
+  rng?: Rng;
+}
+
+/** Per-call options of {@link Attention.forward}. */
+export interface AttentionCallOptions {
+  /** Append this call's keys/values to the cache and attend over everything cached. */
+  cache?: LayerKVCache;
+  /** Position of the first query (RoPE/ALiBi/causal mask). Default: the cache length, else 0. */
+  positionOffset?: number;
+}
+
+/**
+ * ALiBi slopes for `n` heads (Press et al.): a geometric sequence starting at 2^(−8/n) for a
+ * power of two, with the interleaved extension of the reference code otherwise.
+ */
+export function alibiSlopes(n: number): Float32Array {
+  const pow2 = (k: number): number[] => {
+    const start = 2 ** (-(2 ** -(Math.log2(k) - 3)));
+    return Array.from({ length: k }, (_, i) => start * start ** i);
+  };
+  if (Number.isInteger(Math.log2(n))) return Float32Array.from(pow2(n));
+  const closest = 2 ** Math.floor(Math.log2(n));
+  const extra = pow2(2 * closest).filter((_, i) => i % 2 === 0).slice(0, n - closest);
+  return Float32Array.from([...pow2(closest), ...extra]);
+}
+
+/** Self-attention: (B, T, C) → (B, T, C), with one fused QKV projection ((H + 2·Hkv)·D, C). */
+export class Attention extends Module {
+  /** Query heads. */
+  readonly nHead: number;
+  /** Key/value heads. */
+  readonly nKvHead: number;
+  /** Per-head width. */
+  readonly headDim: number;
+  /** Causal masking. */
+  readonly causal: boolean;
+  /** Position scheme. */
+  readonly positions: PositionEmbedding;
+  /** RoPE base. */
+  readonly ropeTheta: number;
+  /** Attention-probability dropout. */
+  readonly dropout: number;
+  /** Fused q/k/v projection. */
+  readonly qkv: Linear;
+  /** Output projection (C, H·D). */
+  readonly proj: Linear;
+  private readonly slopes: Float32Array | null;
+  private readonly rng: Rng | null;
+
+  constructor(options: AttentionOptions) {
+    super();
+    const { dModel, nHead } = options;
+    this.nHead = nHead;
+    this.nKvHead = options.nKvHead ?? nHead;
+    this.headDim = options.headDim ?? dModel / nHead;
+    if (!Number.isInteger(this.headDim) || nHead % this.nKvHead !== 0) {
+      throw new ModelError('MODEL_BAD_CONFIG', `attention: ${nHead} heads, ${this.nKvHead} kv heads, width ${dModel} is not a valid shape`, { hint: 'heads must divide the width and kv heads must divide heads' });
+    }
+    this.causal = options.causal ?? true;
+    this.positions = options.positions ?? 'learned';
+    this.ropeTheta = options.ropeTheta ?? 10000;
+    this.dropout = options.dropout ?? 0;
+    this.rng = options.rng ?? null;
+    if (this.dropout > 0 && !this.rng) throw new ModelError('MODEL_BAD_CONFIG', 'attention: dropout > 0 needs an rng');
+    const bias = options.bias ?? true;
+    this.qkv = this.registerModule('qkv', new Linear(dModel, (nHead + 2 * this.nKvHead) * this.headDim, { bias }));
+    this.proj = this.registerModule('proj', new Linear(nHead * this.headDim, dModel, { bias }));
+    this.slopes = this.positions === 'alibi' ? alibiSlopes(nHead) : null;
+  }
+
+  /** x (B, T, C) → (B, T, C). */
+  forward(x: Tensor, options: AttentionCallOptions = {}): Tensor {
+    const [B, T] = x.shape as [number, number, number];
+    const { nHead: H, nKvHead: Hkv, headDim: D } = this;
+    const offset = options.positionOffset ?? options.cache?.length ?? 0;
+    const [qf, kf, vf] = split(this.qkv.forward(x), [H * D, Hkv * D, Hkv * D], 2); // (B, T, ·)
+    let q = transpose(reshape(qf!, [B, T, H, D]), 1, 2); // (B, H, T, D)
+    let k = transpose(reshape(kf!, [B, T, Hkv, D]), 1, 2); // (B, Hkv, T, D)
+    let v = transpose(reshape(vf!, [B, T, Hkv, D]), 1, 2); // (B, Hkv, T, D)
+    if (this.positions === 'rope') {
+      q = rope(q, { positionOffset: offset, theta: this.ropeTheta });
+      k = rope(k, { positionOffset: offset, theta: this.ropeTheta });
+    }
+    if (options.cache) ({ k, v } = options.cache.append(k, v)); // (B, Hkv, S, D)
+    const scale = 1 / Math.sqrt(D);
+    const o = this.training && this.dropout > 0
+      ? this.unfused(q, k, v, scale, offset)
+      : attention(q, k, v, { causal: this.causal, scale, alibiSlopes: this.slopes ?? undefined, positionOffset: offset }); // (B, H, T, D)
+    return this.proj.forward(reshape(transpose(o, 1, 2), [B, T, H * D]));
+  }
+
+  /**
+   * Attention with explicit scores, for dropout on the probabilities (the fused op has none).
+   * Query heads are grouped by their kv head so GQA needs no repeated keys.
+   */
+  private unfused(q: Tensor, k: Tensor, v: Tensor, scale: number, offset: number): Tensor {
+    const [B, H, T, D] = q.shape as [number, number, number, number];
+    const Hkv = this.nKvHead;
+    const G = H / Hkv;
+    const S = k.shape[2]!;
+    const qg = reshape(q, [B, Hkv, G * T, D]); // query head h = kvHead·G + g
+    let scores = mul(matmul(qg, k, { transB: true }), scale); // (B, Hkv, G·T, S)
+    const bias = new Float32Array(H * T * S);
+    for (let h = 0; h < H; h++) {
+      const slope = this.slopes ? this.slopes[h]! : 0;
+      for (let t = 0; t < T; t++) {
+        const qpos = t + offset;
+        for (let s = 0; s < S; s++) {
+          // NOTE: a large finite negative instead of −∞ keeps masked products finite in backward.
+          bias[(h * T + t) * S + s] = this.causal && s > qpos ? -1e9 : -slope * Math.abs(qpos - s); // symmetric ALiBi when bidirectional
+        }
+      }
+    }
+    scores = add(scores, tensor(bias, [Hkv, G * T, S]));
+    let p = softmax(scores, -1);
+    p = dropout(p, this.dropout, this.rng!, true);
+    return reshape(matmul(p, v), [B, H, T, D]);
+  }
+}
