@@ -14,6 +14,7 @@ export { TokenizerError, type TokenizerErrorCode } from './errors.js';
 
 // Training
 export { trainBpe, type TrainBpeOptions, type TrainProgress, type TrainStats, type TrainResult } from './train.js';
+export { readCorpusFiles, type ReadCorpusOptions } from './corpus.js';
 
 // Formats
 export { saveTokenizer, loadTokenizer, loadTokenizerFile, saveMinbpeModel, type TokenizerManifest } from './formats/tokenizer-files.js';

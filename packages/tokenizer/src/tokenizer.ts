@@ -166,11 +166,12 @@ export class Tokenizer {
   /**
    * Encodes raw bytes exactly, including invalid UTF-8: valid stretches are encoded as text,
    * invalid bytes as byte-level pieces of their own, so `decodeBytes(encodeBytes(b))` equals `b`.
+   * Without `options` special-token strings are plain text; with them, as in {@link encode}.
    */
-  encodeBytes(bytes: Uint8Array): Uint32Array {
+  encodeBytes(bytes: Uint8Array, options?: EncodeOptions): Uint32Array {
     const out: number[] = [];
     for (const run of utf8Runs(bytes)) {
-      if (run.valid) pushAll(out, this.encodeOrdinary(run.text));
+      if (run.valid) pushAll(out, options === undefined ? this.encodeOrdinary(run.text) : this.encode(run.text, options));
       else heapMerge(run.bytes, this.ranks.byKey, out);
     }
     return Uint32Array.from(out);

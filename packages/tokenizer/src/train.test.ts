@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GPT4_SPLIT_PATTERN, compilePattern, trainBpe } from './index.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GPT4_SPLIT_PATTERN, compilePattern, readCorpusFiles, trainBpe } from './index.js';
 
 /** Textbook BPE: recount every pair each step; same tie-break (count desc, then pair asc). */
 function naiveBpe(texts: string[], vocabSize: number): string[] {
@@ -114,5 +117,23 @@ describe('trainBpe', () => {
       { numRuns: 300 },
     );
     tokenizer.free();
+  });
+
+  it('readCorpusFiles streams files in chunks with the same result as whole files, bytes exact', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lmkit-corpus-'));
+    const body = Buffer.concat([Buffer.from(CORPUS.join('\n').repeat(40)), Buffer.from([0xff, 0xc3, 0x28, 0x0a]), Buffer.from('Tail line\nmore\n')]);
+    await writeFile(join(dir, 'a.txt'), body);
+    await writeFile(join(dir, 'b.txt'), 'second file\n');
+    const seen: number[] = [];
+    const chunks: Uint8Array[] = [];
+    for await (const c of readCorpusFiles([join(dir, 'a.txt'), join(dir, 'b.txt')], { chunkBytes: 256, onBytes: (n) => seen.push(n) })) chunks.push(c);
+    expect(chunks.length).toBeGreaterThan(10);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.concat([body, Buffer.from('second file\n')]));
+    const streamed = await trainBpe(readCorpusFiles([join(dir, 'a.txt'), join(dir, 'b.txt')], { chunkBytes: 256 }), { vocabSize: 500 });
+    const whole = await trainBpe([body, Buffer.from('second file\n')], { vocabSize: 500 });
+    expect(streamed.tokenizer.ranks.tokens).toEqual(whole.tokenizer.ranks.tokens);
+    await expect(trainBpe(readCorpusFiles([join(dir, 'nope.txt')]), { vocabSize: 300 })).rejects.toMatchObject({ code: 'TOKENIZER_BAD_FILE' });
+    streamed.tokenizer.free();
+    whole.tokenizer.free();
   });
 });

@@ -81,14 +81,12 @@ export async function trainBpe(
   let bytes = 0;
   let pieces = 0;
   const countText = (text: string): void => {
-    splitter.lastIndex = 0;
-    for (let m = splitter.exec(text); m; m = splitter.exec(text)) {
-      const p = m[0];
-      if (p.length === 0) {
-        splitter.lastIndex++;
-        continue;
-      }
-      pieces++;
+    // NOTE: String#match with a global regex returns only the strings, much cheaper than exec() objects.
+    const found = text.match(splitter);
+    if (found === null) return;
+    pieces += found.length;
+    for (let i = 0; i < found.length; i++) {
+      const p = found[i];
       textCounts.set(p, (textCounts.get(p) ?? 0) + 1);
     }
   };
@@ -102,6 +100,12 @@ export async function trainBpe(
       countSegment(item);
     } else {
       bytes += item.length;
+      const text = strictUtf8(item);
+      if (text !== undefined) {
+        countSegment(text);
+        options.onProgress?.({ phase: 'count', done: bytes });
+        continue;
+      }
       for (const run of utf8Runs(item)) {
         if (run.valid) countSegment(run.text);
         else {
@@ -138,6 +142,16 @@ export async function trainBpe(
     tokenizer,
     stats: { bytes, pieces, distinctWords: words.length, merges: tokens.length - 256, stoppedEarly: tokens.length < targetTokens },
   };
+}
+
+const strict = new TextDecoder('utf-8', { fatal: true });
+/** The text of `bytes` if they are valid UTF-8 (the common case, decoded natively), else undefined. */
+function strictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strict.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 function validate(options: TrainBpeOptions, specials: string[], minFrequency: number): void {
