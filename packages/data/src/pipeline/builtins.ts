@@ -11,6 +11,7 @@ import { keywordFilter } from '../filters/keyword.js';
 import { languageFilter } from '../filters/language.js';
 import { ratioFilter } from '../filters/ratios.js';
 import { urlFilter } from '../filters/url.js';
+import { piiRedactor } from '../pii/redact.js';
 import { registerDeduplicator, registerStep } from './registry.js';
 
 // NOTE: options come from JSON/YAML configs; each factory validates its own fields.
@@ -26,6 +27,7 @@ registerStep('html', (o) => htmlFilter(as<typeof htmlFilter>(o)));
 registerStep('keyword', (o) => keywordFilter(as<typeof keywordFilter>(o)));
 registerStep('ratios', (o) => ratioFilter(as<typeof ratioFilter>(o)));
 registerStep('url', (o) => urlFilter(as<typeof urlFilter>(o)));
+registerStep('pii', (o) => piiRedactor(as<typeof piiRedactor>(o)));
 
 registerDeduplicator('exact', (o) => exactDeduplicator(as<typeof exactDeduplicator>(o)));
 registerDeduplicator('minhash', (o) => minhashDeduplicator(as<typeof minhashDeduplicator>(o)));

@@ -80,8 +80,11 @@ export function validatePipelineConfig(value: unknown, source = 'config'): Pipel
   return config as unknown as PipelineConfig;
 }
 
-/** Reads a pipeline config from a `.json`, `.yaml` or `.yml` file and validates it. */
-export async function loadPipelineConfig(path: string): Promise<PipelineConfig> {
+/**
+ * Reads a pipeline config from a `.json`, `.yaml` or `.yml` file, applies `overrides` (e.g. command-line
+ * flags, which win over the file), and validates the result.
+ */
+export async function loadPipelineConfig(path: string, overrides: Partial<PipelineConfig> = {}): Promise<PipelineConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -94,5 +97,7 @@ export async function loadPipelineConfig(path: string): Promise<PipelineConfig> 
   } catch (error) {
     throw new DataError('DATA_BAD_CONFIG', `${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`, { hint: 'fix the syntax', cause: error });
   }
-  return validatePipelineConfig(value, path);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return validatePipelineConfig(value, path);
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return validatePipelineConfig({ ...(value as object), ...defined }, path);
 }

