@@ -20,7 +20,7 @@ export { repetitionPenaltyProcessor } from './sampling/repetition-penalty.js';
 export { processorsFor, chooseToken, argmax, type UniformSource } from './sampling/sampler.js';
 
 // Quantization (q8_0 / q4_0, ggml block layouts)
-export { quantize, dequantize, dequantizeRow, quantizedBytes, roundToF16, QK, type QuantFormat, type QuantizedMatrix } from './quant/formats.js';
+export { quantize, dequantize, dequantizeRow, quantizedBytes, QK, type QuantFormat, type QuantizedMatrix } from './quant/formats.js';
 export { quantizedMatmul, quantizedMatmulJs, type QuantKernel } from './quant/matmul.js';
 export { quantKernelInfo } from './quant/wasm-kernels.js';
 
@@ -30,3 +30,6 @@ export { evaluate, type SequenceScorer, type EvalOptions, type EvalResult } from
 // Server
 export { serve, defaultStaticDir, type ServeOptions, type ServedModel, type RunningServer } from './server/server.js';
 export { plainChatTemplate, type ChatMessage } from './server/chat-template.js';
+
+// Models from @lmkit/model
+export { fromDecoderLM, type ModelRunner, type RunnerOptions } from './model-adapter.js';

@@ -1,4 +1,5 @@
 // q8_0 and q4_0 block quantization (llama.cpp/ggml layouts): 32 values per block, one f16 scale per block.
+import { roundF16 } from '@lmkit/tensor';
 import { InferError } from '../errors.js';
 
 /** Values per block, for both formats. */
@@ -10,8 +11,8 @@ export type QuantFormat = 'q8_0' | 'q4_0';
 /**
  * A (rows, cols) matrix quantized row by row in blocks of 32 along `cols` (for a Linear weight of
  * shape (out, in), blocks run along `in`, the dimension a matvec reduces over).
- * `scales[r * blocksPerRow + b]` is the block's scale `d` (stored as f32 here, rounded to f16 as ggml
- * does, so files round-trip exactly); `qs` holds int8 values (q8_0) or two 4-bit codes per byte (q4_0:
+ * `scales[r * blocksPerRow + b]` is the block's scale `d` (stored as f32 here, rounded through f16 as
+ * ggml does, so files round-trip exactly); `qs` holds int8 values (q8_0) or two 4-bit codes per byte (q4_0:
  * low nibble = element j, high nibble = element j + 16 of the block, value = code − 8).
  */
 export interface QuantizedMatrix {
@@ -22,25 +23,6 @@ export interface QuantizedMatrix {
   blocksPerRow: number;
   scales: Float32Array;
   qs: Int8Array | Uint8Array;
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** Rounds to the nearest f16 value (round to nearest even), returned as a number. */
-export function roundToF16(x: number): number {
-  if (!Number.isFinite(x) || x === 0) return x;
-  f32[0] = x;
-  const bits = u32[0];
-  const exp = ((bits >>> 23) & 0xff) - 127;
-  if (exp > 15) return x > 0 ? Infinity : -Infinity;
-  // NOTE: the spacing of f16 values around x: 2^(exp-10) for normals, 2^-24 in the subnormal range.
-  const step = exp < -14 ? 2 ** -24 : 2 ** (exp - 10);
-  const q = x / step;
-  let r = Math.round(q);
-  if (Math.abs(q - Math.trunc(q)) === 0.5) r = 2 * Math.round(q / 2); // ties to even
-  const y = r * step;
-  return Math.abs(y) > 65504 ? (y > 0 ? Infinity : -Infinity) : y;
 }
 
 /** Bytes a quantized matrix takes in ggml's layout (2-byte scale + 32 or 16 bytes per block). */
@@ -66,7 +48,7 @@ export function quantize(data: Float32Array, rows: number, cols: number, format:
       if (format === 'q8_0') {
         let amax = 0;
         for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(block[j]));
-        const d = roundToF16(amax / 127);
+        const d = roundF16(amax / 127);
         const id = d === 0 ? 0 : 1 / d;
         scales[bi] = d;
         for (let j = 0; j < QK; j++) (qs as Int8Array)[bi * QK + j] = Math.max(-127, Math.min(127, Math.round(block[j] * id)));
@@ -75,7 +57,7 @@ export function quantize(data: Float32Array, rows: number, cols: number, format:
         // extreme maps exactly to code 0 and the range [-8, 7] is used asymmetrically.
         let max = 0;
         for (let j = 0; j < QK; j++) if (Math.abs(block[j]) > Math.abs(max)) max = block[j];
-        const d = roundToF16(max / -8);
+        const d = roundF16(max / -8);
         const id = d === 0 ? 0 : 1 / d;
         scales[bi] = d;
         for (let j = 0; j < QK / 2; j++) {

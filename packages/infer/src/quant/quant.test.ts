@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { QK, dequantize, quantize, quantizedBytes, roundToF16 } from './formats.js';
+import { roundF16 } from '@lmkit/tensor';
+import { QK, dequantize, quantize, quantizedBytes } from './formats.js';
 import { quantizedMatmul, quantizedMatmulJs } from './matmul.js';
 import { quantKernelInfo } from './wasm-kernels.js';
 
@@ -12,17 +13,6 @@ function randomMatrix(rows: number, cols: number, seed = 1): Float32Array {
   }
   return out;
 }
-
-describe('f16 rounding of block scales', () => {
-  it('rounds to nearest even and saturates like IEEE half', () => {
-    expect(roundToF16(1 + 2 ** -11)).toBe(1); // tie → even
-    expect(roundToF16(1 + 3 * 2 ** -11)).toBe(1 + 2 * 2 ** -10);
-    expect(roundToF16(65519)).toBe(65504);
-    expect(roundToF16(65520)).toBe(Infinity);
-    expect(roundToF16(2 ** -25)).toBe(0);
-    expect(roundToF16(3 * 2 ** -25)).toBe(2 ** -23); // subnormal tie → even
-  });
-});
 
 describe('q8_0 / q4_0 formats', () => {
   it('q8_0 round trip error is within half a step per block', () => {
@@ -44,7 +34,7 @@ describe('q8_0 / q4_0 formats', () => {
     const block = new Float32Array(QK);
     for (let j = 0; j < QK; j++) block[j] = (j - 8) / 4; // max magnitude is 23/4 at j = 31
     const q = quantize(block, 1, QK, 'q4_0');
-    expect(q.scales[0]).toBeCloseTo(roundToF16(5.75 / -8), 7);
+    expect(q.scales[0]).toBeCloseTo(roundF16(5.75 / -8), 7);
     const back = dequantize(q);
     expect(back[31]).toBeCloseTo(5.75, 2); // the extreme maps to code 0 → exactly -8·d
     const qs = q.qs as Uint8Array;

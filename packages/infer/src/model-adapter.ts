@@ -1,0 +1,107 @@
+// Adapts an @lmkit/model DecoderLM to generation and evaluation, optionally with q8_0/q4_0 linear layers.
+import { KVCache, Linear, type DecoderLM, type Module } from '@lmkit/model';
+import { keep, matmul, noGrad, reshape, scope, slice, tensor, type Tensor } from '@lmkit/tensor';
+import type { SequenceScorer } from './eval.js';
+import type { CausalLM } from './generate.js';
+import { quantize, type QuantFormat, type QuantizedMatrix } from './quant/formats.js';
+import { quantizedMatmul, type QuantKernel } from './quant/matmul.js';
+
+/** A DecoderLM seen as a {@link CausalLM} and a {@link SequenceScorer}. */
+export interface ModelRunner extends CausalLM, SequenceScorer {
+  /** The wrapped model. */
+  readonly model: DecoderLM;
+  /** The quantization in effect, or null for f32. */
+  readonly quantization: QuantFormat | null;
+}
+
+/** Options of {@link fromDecoderLM}. */
+export interface RunnerOptions {
+  /** Quantize every Linear layer and the LM head to this format (embeddings and norms stay f32). Default null. */
+  quantization?: QuantFormat | null;
+  /** Kernel for quantized products. Default 'auto'. */
+  kernel?: QuantKernel;
+}
+
+function linears(module: Module, out: Linear[] = []): Linear[] {
+  if (module instanceof Linear) out.push(module);
+  for (const [, child] of module.namedChildren()) linears(child, out);
+  return out;
+}
+
+/** (…, in) through a quantized weight (out, in) plus bias → (…, out), without autograd. */
+function quantizedLinear(x: Tensor, q: QuantizedMatrix, bias: Float32Array | undefined, kernel: QuantKernel): Tensor {
+  const lead = x.shape.slice(0, -1);
+  const rows = lead.reduce((a, b) => a * b, 1);
+  const y = quantizedMatmul(x.data() as Float32Array, rows, q, bias, undefined, kernel);
+  return tensor(y, [...lead, q.rows]);
+}
+
+/**
+ * Wraps a DecoderLM for inference: `nextLogits` runs the trunk with a KV cache and computes only the
+ * last position's logits (the head is the costliest matmul at prefill); ids beyond the real
+ * vocabulary (padding) are masked out. With `quantization`, Linear layers compute on q8_0/q4_0 codes.
+ */
+export function fromDecoderLM(model: DecoderLM, options: RunnerOptions = {}): ModelRunner {
+  model.eval();
+  const format = options.quantization ?? null;
+  const kernel = options.kernel ?? 'auto';
+  const V = model.config.vocab_size as number;
+  const Vp = model.spec.vocabSize;
+  let head: (h: Tensor) => Tensor; // (N, C) → (N, Vp)
+  if (format) {
+    for (const linear of linears(model)) {
+      const q = quantize(linear.weight.data() as Float32Array, linear.outFeatures, linear.inFeatures, format);
+      const bias = linear.bias ? (linear.bias.data() as Float32Array) : undefined;
+      // NOTE: an own-property forward shadows Linear.prototype.forward for this instance only.
+      linear.forward = (x: Tensor) => quantizedLinear(x, q, bias, kernel);
+    }
+    const headWeight = model.head ? null : quantize(model.embed.weight.data() as Float32Array, Vp, model.spec.dModel, format);
+    head = headWeight ? (h) => quantizedLinear(h, headWeight, undefined, kernel) : (h) => (model.head as Linear).forward(h);
+  } else {
+    head = model.head ? (h) => (model.head as Linear).forward(h) : (h) => matmul(h, model.embed.weight, { transB: true });
+  }
+
+  const toRows = (logits: Tensor, n: number): Float32Array => {
+    const data = logits.data() as Float32Array;
+    if (Vp === V) return Float32Array.from(data);
+    const out = new Float32Array(n * V);
+    for (let i = 0; i < n; i++) out.set(data.subarray(i * Vp, i * Vp + V), i * V);
+    return out;
+  };
+
+  return {
+    model,
+    quantization: format,
+    vocabSize: V,
+    contextLength: model.spec.maxPositions,
+    newCache: () => new KVCache(model.spec.nLayer),
+    nextLogits(ids: Int32Array, cache: unknown): Float32Array {
+      const kv = cache as KVCache | null;
+      const before = kv ? kv.layers.map((l) => [l.k, l.v]) : [];
+      const logits = noGrad(() =>
+        scope(() => {
+          const T = ids.length;
+          const h = model.hiddenStates(tensor(ids, [1, T], { dtype: 'i32' }), kv ? { cache: kv } : {}); // (1, T, C)
+          const last = reshape(slice(h, 1, T - 1, T), [1, model.spec.dModel]); // (1, C)
+          // NOTE: the cache's new K/V were created inside this scope; keep them past it.
+          if (kv) for (const layer of kv.layers) for (const t of [layer.k, layer.v]) if (t) keep(t);
+          return toRows(head(last), 1);
+        }),
+      );
+      // The previous step's K/V were replaced by longer ones: free them now (GPU memory).
+      kv?.layers.forEach((layer, i) => {
+        for (const old of before[i]) if (old && old !== layer.k && old !== layer.v) old.dispose();
+      });
+      return logits;
+    },
+    logitsAll(ids: Int32Array): Float32Array {
+      return noGrad(() =>
+        scope(() => {
+          const T = ids.length;
+          const h = model.hiddenStates(tensor(ids, [1, T], { dtype: 'i32' })); // (1, T, C)
+          return toRows(head(reshape(h, [T, model.spec.dModel])), T);
+        }),
+      );
+    },
+  };
+}
