@@ -1,6 +1,6 @@
 // The config-driven decoder-only language model: GPT-2 and LLaMA-family shapes (and Mixtral-style MoE).
 import { add, crossEntropy, matmul, reshape, type Tensor } from '@lmkit/tensor';
-import type { GPT2Config, LlamaConfig } from './config.js';
+import type { ModelConfig } from './config.js';
 import { ModelError } from './errors.js';
 import { Linear } from './modules/linear.js';
 import type { ResolvedConfig } from './resolve-config.js';
@@ -27,7 +27,7 @@ export class DecoderLM extends Transformer {
   /** Untied output head (V, C), or null when tied to `embed`. */
   readonly head: Linear | null;
 
-  constructor(config: GPT2Config | LlamaConfig | ResolvedConfig, options: ModelOptions = {}) {
+  constructor(config: ModelConfig | ResolvedConfig, options: ModelOptions = {}) {
     super(config, options);
     if (!this.spec.causal) {
       throw new ModelError('MODEL_BAD_CONFIG', `DecoderLM needs a causal config, got model_type "${this.spec.modelType}"`, { hint: 'use EncoderLM (or createModel) for encoder configs', details: { field: 'model_type' } });

@@ -1,6 +1,6 @@
 // The bidirectional encoder with a masked-LM head, for BERT/T5-style denoising objectives.
 import { add, crossEntropy, gelu, matmul, reshape, zeros, type Tensor } from '@lmkit/tensor';
-import type { EncoderConfig } from './config.js';
+import type { ModelConfig } from './config.js';
 import { ModelError } from './errors.js';
 import { Module } from './module.js';
 import { LayerNorm } from './modules/layer-norm.js';
@@ -43,7 +43,7 @@ export class EncoderLM extends Transformer {
   /** Untied vocabulary projection, or null when tied to `embed`. */
   readonly head: Linear | null;
 
-  constructor(config: EncoderConfig | ResolvedConfig, options: ModelOptions = {}) {
+  constructor(config: ModelConfig | ResolvedConfig, options: ModelOptions = {}) {
     super(config, options);
     if (this.spec.causal) {
       throw new ModelError('MODEL_BAD_CONFIG', `EncoderLM needs an encoder config, got model_type "${this.spec.modelType}"`, { hint: "use model_type 'lmkit-encoder' or DecoderLM", details: { field: 'model_type' } });

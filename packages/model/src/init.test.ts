@@ -5,6 +5,7 @@ import { EncoderLM } from './encoder-lm.js';
 import { countParams } from './flops.js';
 import { createModel } from './registry.js';
 import { getPreset } from './presets/index.js';
+import { tiny } from './presets/tiny.js';
 
 function stats(values: ArrayLike<number>): { mean: number; std: number } {
   let s = 0;
@@ -17,7 +18,7 @@ function stats(values: ArrayLike<number>): { mean: number; std: number } {
 
 describe('GPT-2 initialization', () => {
   it('N(0, 0.02) weights, residual projections scaled 1/√(2L), zero biases, unit norms, tied head', () => {
-    const model = new DecoderLM({ ...getPreset('tiny'), n_layer: 8 }, { seed: 42 });
+    const model = new DecoderLM({ ...tiny, n_layer: 8 }, { seed: 42 });
     const params = model.stateDict();
     const residual = 0.02 / Math.sqrt(16);
     for (const [name, p] of params) {
@@ -84,7 +85,7 @@ describe('EncoderLM', () => {
     expectClose(a.subarray(0, 3 * 256), b.subarray(0, 3 * 256), 0, 0, 'prefix logits');
   });
   it('DecoderLM rejects an encoder config and vice versa', () => {
-    expect(() => new DecoderLM(config as never)).toThrow(/DecoderLM needs a causal config/);
-    expect(() => new EncoderLM(getPreset('tiny') as never)).toThrow(/EncoderLM needs an encoder config/);
+    expect(() => new DecoderLM(config)).toThrow(/DecoderLM needs a causal config/);
+    expect(() => new EncoderLM(getPreset('tiny'))).toThrow(/EncoderLM needs an encoder config/);
   });
 });
