@@ -37,6 +37,7 @@ export async function saveModel(model: LanguageModel, dir: string, options: Save
   await writeSafetensors(join(dir, 'model.safetensors'), entries, { ...options.metadata, format: 'pt' });
   const config: Record<string, unknown> = {
     ...model.config,
+    vocab_size: model.spec.vocabSize, // the padded size: the rows of the embedding matrix
     model_type: model.spec.family === 'llama' && model.spec.moe ? 'mixtral' : model.config.model_type,
     architectures: [hfArchitecture(model.spec)],
     torch_dtype: TORCH_DTYPE[dtype],

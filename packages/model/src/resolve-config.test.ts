@@ -20,7 +20,7 @@ const expectError = (fn: () => unknown, code: string, pattern: RegExp, field?: s
 describe('resolveConfig', () => {
   it('fills HF defaults and pads the vocabulary', () => {
     const { config, spec } = resolveConfig(getPreset('gpt2-124m'));
-    expect(config).toMatchObject({ vocab_size: 50304, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', tie_word_embeddings: true });
+    expect(config).toMatchObject({ vocab_size: 50257, pad_vocab_multiple: 64, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', tie_word_embeddings: true });
     expect(spec).toMatchObject({ family: 'gpt2', vocabSize: 50304, realVocabSize: 50257, dModel: 768, nHead: 12, nKvHead: 12, headDim: 64, dFf: 3072, norm: 'layernorm', mlp: 'gelu_tanh', causal: true });
     const llama = resolveConfig({ model_type: 'llama', hidden_size: 64, num_attention_heads: 8, num_key_value_heads: 2, intermediate_size: 128, num_hidden_layers: 2, vocab_size: 100 }).spec;
     expect(llama).toMatchObject({ family: 'llama', norm: 'rmsnorm', normEps: 1e-6, positions: 'rope', mlp: 'swiglu', nKvHead: 2, headDim: 8, tieEmbeddings: false, attnBias: false });

@@ -106,7 +106,7 @@ function configError(source: string, field: string, message: string, hint: strin
   return new ModelError('MODEL_BAD_CONFIG', `${source}: ${field}: ${message}`, { hint, details: { field } });
 }
 
-/** A config with every field filled in, as written to config.json. */
+/** A config with every field filled in (vocab_size as given; config.json stores the padded size). */
 export type ResolvedConfig = Required<GPT2Config> | Required<LlamaConfig> | Required<EncoderConfig>;
 
 /**
@@ -147,7 +147,6 @@ export function resolveConfig(input: unknown, source = 'config'): { config: Reso
   for (const [key, [def]] of Object.entries(schema)) if (!(key in out)) out[key] = def;
   if (modelType === 'mixtral' && !('num_local_experts' in raw)) out.num_local_experts = 8;
   const spec = toSpec(out, source);
-  out.vocab_size = spec.vocabSize;
   return { config: out as ResolvedConfig, spec };
 }
 
