@@ -52,6 +52,9 @@ export interface GpuRuntimeInfo {
   onGl: boolean;
 }
 
+/** Live textures made by gpu backend kernels and not yet deleted (a leak shows up here). */
+export const textureStats = { live: 0 };
+
 /** Largest element count whose indices stay exact in the shaders' float32 index arithmetic (2^24). */
 export const MAX_GPU_ELEMENTS = 16_777_216;
 
@@ -167,6 +170,7 @@ export class GpuRuntime {
   run(spec: KernelSpec, args: unknown[]): Texture {
     const k = this.kernel(spec);
     const out = (k as unknown as (...a: unknown[]) => Texture)(...args);
+    if (out !== null && typeof (out as Partial<Texture>).delete === 'function') textureStats.live++;
     const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
     if (cls !== this.info.kernelClass) {
       throw new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu: kernel '${spec.key}' fell back from ${this.info.kernelClass} to ${cls}`, {

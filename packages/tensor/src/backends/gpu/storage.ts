@@ -2,7 +2,7 @@
 import type { Texture } from 'gpu.js';
 import type { Dtype, Storage, View } from '../../backend.js';
 import { TensorError } from '../../errors.js';
-import { MAX_GPU_ELEMENTS, type GpuRuntime } from './runtime.js';
+import { MAX_GPU_ELEMENTS, textureStats, type GpuRuntime } from './runtime.js';
 
 /** What a storage holds: a texture on GL, a Float32Array (or array of vec4s) off GL, nothing when empty or freed. */
 export type GpuHandle = Texture | Float32Array | null;
@@ -33,6 +33,7 @@ export class GpuStorage implements Storage {
 /** Deletes a texture handle; host arrays need nothing. */
 export function deleteHandle(handle: GpuHandle): void {
   if (handle !== null && !(handle instanceof Float32Array) && typeof (handle as Texture).delete === 'function') {
+    if (!(handle as unknown as { _deleted: boolean })._deleted) textureStats.live--;
     (handle as Texture).delete();
   }
 }
