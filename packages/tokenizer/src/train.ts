@@ -133,8 +133,9 @@ export async function trainBpe(
   const tokens = learnMerges({ words, counts }, {
     targetTokens,
     minFrequency,
-    onMerge: options.onProgress ? (n) => n % 256 === 0 && options.onProgress!({ phase: 'merge', done: n, total: targetTokens }) : undefined,
+    onMerge: options.onProgress ? (n) => (n === 257 || n % 256 === 0) && options.onProgress!({ phase: 'merge', done: n, total: targetTokens }) : undefined,
   });
+  options.onProgress?.({ phase: 'merge', done: tokens.length, total: targetTokens });
   const specialTokens: Record<string, number> = {};
   specials.forEach((t, i) => (specialTokens[t] = tokens.length + i));
   const tokenizer = new Tokenizer({ name: options.name ?? `bpe-${options.vocabSize}`, pattern, ranks: new RankTable(tokens), specialTokens });
