@@ -41,3 +41,4 @@ export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FILES, type CheckpointConten
 // Training
 export type { TrainableModel, TrainableParam, BackwardOptions } from './trainable-model.js';
 export { train, type TrainerOptions, type TrainResult, type Precision } from './trainer.js';
+export { fromLmkitModel } from './lmkit-model.js';

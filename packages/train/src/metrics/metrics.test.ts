@@ -40,3 +40,12 @@ describe('MFU', () => {
     expect(estimateMfu({ flopsPerToken: 6e6, tokensPerSecond: 2000, peakFlops: 1.2e11 })).toBeCloseTo(0.1, 12);
   });
 });
+
+describe('svg chart edge cases', () => {
+  it('draws nearly-constant and single-point series without hanging', async () => {
+    const { svgLineChart } = await import('./svg-chart.js');
+    const svg = svgLineChart([{ label: 'lr', color: '#000', points: [[1, 0.01], [2, 0.010000000000000002]] }], { title: 'lr' });
+    expect(svg).toContain('<path');
+    expect(svgLineChart([{ label: 'x', color: '#000', points: [[5, 0]] }], { title: 'one' })).toContain('<svg');
+  });
+});

@@ -39,7 +39,9 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(+t.toPrecision(12));
+  const first = Math.ceil(lo / step);
+  // NOTE: count by integer index, so a step below the float spacing of t cannot loop forever.
+  for (let k = 0; k <= count * 3 && (first + k) * step <= hi + step * 1e-9; k++) ticks.push(+((first + k) * step).toPrecision(12));
   return ticks;
 }
 
@@ -66,8 +68,8 @@ export function svgLineChart(series: readonly ChartSeries[], options: ChartOptio
   }
   let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
   let [y0, y1] = [Math.min(...pts.map((p) => ty(p[1]))), Math.max(...pts.map((p) => ty(p[1])))];
-  if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
-  if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+  if (x1 - x0 <= 1e-9 * Math.max(Math.abs(x0), 1)) [x0, x1] = [x0 - 1, x1 + 1];
+  if (y1 - y0 <= 1e-9 * Math.max(Math.abs(y0), Math.abs(y1), 1e-30)) [y0, y1] = y0 === 0 ? [-1, 1] : [y0 - Math.abs(y0) * 0.5, y1 + Math.abs(y1) * 0.5];
   const pad = (y1 - y0) * 0.05;
   [y0, y1] = [y0 - pad, y1 + pad];
   const sx = (x: number): number => m.left + ((x - x0) / (x1 - x0)) * (width - m.left - m.right);
