@@ -45,3 +45,10 @@ export {
 } from './backend.js';
 export { KERNEL_NAMES, type KernelName, type KernelSignatures, type AttentionKernelOptions } from './kernels/names.js';
 export { setCpuGemm, getCpuGemm, sgemmJs, type SgemmParams, type Sgemm } from './backends/cpu/index.js';
+
+// Testing: the conformance suite every backend runs (float64 references, finite-difference gradients)
+export {
+  runConformance, runConformanceCase, conformanceCases,
+  type ConformanceCaseDef, type ConformanceResult, type ConformanceReport, type ConformanceOptions,
+} from './testing/conformance.js';
+export { type CaseContext, type Tolerance } from './testing/harness.js';
