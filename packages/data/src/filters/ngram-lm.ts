@@ -124,7 +124,7 @@ export class NGramLM {
       return penalty + Math.log(1 / (this.ctxTotal[0].get('')! + this.vocab.length));
     }
     const D = this.discount;
-    const uniform = 1 / this.vocab.length;
+    const uniform = 1 / (this.vocab.length - 1); // NOTE: <s> is never predicted
     const n1 = this.ctxTotal[0].get('') ?? 0;
     let p = (Math.max((this.counts[0].get(String(w)) ?? 0) - D, 0) + D * (this.ctxTypes[0].get('') ?? 0) * uniform) / Math.max(n1, 1);
     if (n1 === 0) p = uniform;
@@ -136,6 +136,17 @@ export class NGramLM {
       p = Math.max(c - D, 0) / total + ((D * this.ctxTypes[k].get(h)!) / total) * p;
     }
     return Math.log(p);
+  }
+
+  /** P(word | context words) under Kneser-Ney (a score under stupid backoff); unknown words map to `<unk>`. */
+  probability(context: readonly string[], word: string): number {
+    const id = (w: string): number => this.ids.get(w) ?? 2;
+    return Math.exp(this.logProb(context.map(id), id(word)));
+  }
+
+  /** The vocabulary, `<s>`, `</s>` and `<unk>` first. */
+  get words(): readonly string[] {
+    return this.vocab;
   }
 
   /** Σ log10 P over the tokens (plus `</s>` per line) and the token count, CCNet-style. */
