@@ -77,6 +77,7 @@ export async function runRank(config: PipelineConfig, options: RankOptions): Pro
   if (done && (await exists(layout.completion(rank)))) return done;
 
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const ctx: StepContext = { rank, worldSize, outDir: config.outDir };
   const slices = await planSlices(config.inputs, rank, worldSize);
   const bytesTotal = slices.reduce((sum, s) => sum + s.bytes, 0);
@@ -116,6 +117,8 @@ export async function runRank(config: PipelineConfig, options: RankOptions): Pro
     steps: stats,
     outputDocuments: outputDocuments.n,
     seconds: ckpt.seconds + (performance.now() - dedupStart) / 1000,
+    cpuSeconds: ((cpu) => (cpu.user + cpu.system) / 1e6)(process.cpuUsage(cpuStart)),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   await writeJson(layout.rankStats(rank), result);
   await atomicWriteFile(layout.completion(rank), new Date().toISOString() + '\n');

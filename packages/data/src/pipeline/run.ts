@@ -13,7 +13,6 @@ import { createDeduplicator, createStep } from './registry.js';
 import { renderReport } from './report.js';
 import { runRank } from './rank.js';
 import { mergeStats, type PipelineStats } from './stats.js';
-import './builtins.js';
 
 /** How to run a pipeline. */
 export interface RunOptions {

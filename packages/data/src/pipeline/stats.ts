@@ -27,6 +27,10 @@ export interface PipelineStats {
   outputDocuments: number;
   /** Wall-clock seconds (for merged stats: the slowest rank). */
   seconds: number;
+  /** CPU seconds (user + system) the rank's process spent in this run (merged: the sum). */
+  cpuSeconds?: number;
+  /** Peak resident memory of the rank's process in bytes (for merged stats: the largest). */
+  peakRssBytes?: number;
 }
 
 /** A fresh counter for a step. */
@@ -57,6 +61,8 @@ export function mergeStats(all: readonly PipelineStats[]): PipelineStats {
     merged.inputBytes += stats.inputBytes;
     merged.outputDocuments += stats.outputDocuments;
     merged.seconds = Math.max(merged.seconds, stats.seconds);
+    if (stats.cpuSeconds !== undefined) merged.cpuSeconds = (merged.cpuSeconds ?? 0) + stats.cpuSeconds;
+    if (stats.peakRssBytes !== undefined) merged.peakRssBytes = Math.max(merged.peakRssBytes ?? 0, stats.peakRssBytes);
     stats.steps.forEach((step, i) => {
       const target = merged.steps[i] ?? (merged.steps[i] = emptyStepStats(step.name));
       addStepStats(target, step);
