@@ -53,6 +53,7 @@ export class Tokenizer {
   private splitter: RegExp | undefined;
   private readonly spaceSafe: boolean;
   private idBytes: (Uint8Array | undefined)[] | undefined;
+  private flatTable: { bytes: Uint8Array; offsets: Uint32Array } | undefined;
   private policies = new Map<string, SpecialPolicy>();
   private freed = false;
 
@@ -208,24 +209,35 @@ export class Tokenizer {
     return this.ranks.byKey.get(bytesKey(bytes));
   }
 
+  /** All token bytes in one buffer, with `offsets[id]..offsets[id + 1]` per id (empty for gaps). */
+  private get flat(): { bytes: Uint8Array; offsets: Uint32Array } {
+    if (this.flatTable === undefined) {
+      const table = this.bytesById;
+      const offsets = new Uint32Array(table.length + 1);
+      for (let id = 0; id < table.length; id++) offsets[id + 1] = offsets[id] + (table[id]?.length ?? 0);
+      const bytes = new Uint8Array(offsets[table.length]);
+      table.forEach((b, id) => b && bytes.set(b, offsets[id]));
+      this.flatTable = { bytes, offsets };
+    }
+    return this.flatTable;
+  }
+
   /** Decodes ids to the exact bytes they stand for. */
   decodeBytes(ids: ArrayLike<number>): Uint8Array {
-    const table = this.bytesById;
+    const { bytes, offsets } = this.flat;
+    const n = offsets.length - 1;
     let total = 0;
     for (let i = 0; i < ids.length; i++) {
-      const b = table[ids[i]];
-      if (b === undefined) throw unknownToken(ids[i], this.vocabSize, i);
-      total += b.length;
+      const id = ids[i];
+      if (!(id >= 0 && id < n) || offsets[id] === offsets[id + 1]) throw unknownToken(id, this.vocabSize, i);
+      total += offsets[id + 1] - offsets[id];
     }
     const out = new Uint8Array(total);
     let o = 0;
     for (let i = 0; i < ids.length; i++) {
-      const b = table[ids[i]]!;
-      if (b.length === 1) out[o++] = b[0];
-      else {
-        out.set(b, o);
-        o += b.length;
-      }
+      const id = ids[i];
+      const end = offsets[id + 1];
+      for (let k = offsets[id]; k < end; k++) out[o++] = bytes[k];
     }
     return out;
   }
