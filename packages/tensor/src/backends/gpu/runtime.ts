@@ -116,13 +116,8 @@ export class GpuRuntime {
     } catch (cause) {
       throw unavailable(requestedMode, `the probe kernel failed: ${(cause as Error).message}`, cause);
     }
+    checkKernelClass(requestedMode, kernelClass);
     const onGl = GL_KERNELS.has(kernelClass);
-    if (requestedMode === 'gpu' && !onGl) {
-      throw unavailable(requestedMode, `gpu.js fell back to ${kernelClass} (no GL context: is an X display or Xvfb running, and did the optional 'gl' package build?)`);
-    }
-    if (requestedMode !== 'gpu' && MODE_KERNEL[requestedMode] !== kernelClass) {
-      throw unavailable(requestedMode, `asked for ${MODE_KERNEL[requestedMode]} but gpu.js built ${kernelClass}`);
-    }
     if (!ok) throw unavailable(requestedMode, `the probe kernel on ${kernelClass} computed wrong values`);
     const gl = onGl ? this.glContext() : null;
     let shaderFloatBits: number | null = null;
@@ -204,6 +199,19 @@ export class GpuRuntime {
   destroy(): void {
     this.kernels.clear();
     void this.gpu.destroy();
+  }
+}
+
+/**
+ * Throws unless gpu.js built the kernel class the mode requires: `gpu` needs a GL class (gpu.js
+ * would otherwise silently run on WebAssembly or the CPU); an explicit mode needs its own class.
+ */
+export function checkKernelClass(requestedMode: GpuMode, kernelClass: string): void {
+  if (requestedMode === 'gpu' && !GL_KERNELS.has(kernelClass)) {
+    throw unavailable(requestedMode, `gpu.js fell back to ${kernelClass} (no GL context: is an X display or Xvfb running, and did the optional 'gl' package build?)`);
+  }
+  if (requestedMode !== 'gpu' && MODE_KERNEL[requestedMode] !== kernelClass) {
+    throw unavailable(requestedMode, `asked for ${MODE_KERNEL[requestedMode]} but gpu.js built ${kernelClass}`);
   }
 }
 

@@ -5,6 +5,9 @@ import type { GpuRuntime } from '../runtime.js';
 import { deleteHandle, type GpuStorage } from '../storage.js';
 import { at, decompose, layoutKey, numel } from '../source.js';
 
+/** Multiply-adds per matrix from which the tiled kernel is picked by default. */
+export const TILED_MIN_WORK = 64 * 64 * 64;
+
 /** Which matmul kernel to run. */
 export type MatmulVariant = 'tiled' | 'naive';
 
@@ -27,11 +30,14 @@ function dimsOf(a: View, b: View): Dims {
  * a (…batch, M, K) · b (…batch, K, N) → contiguous (…batch, M, N). Transposed operands and
  * broadcast batch dims are read through their strides (no copy). `tiled` (default on GL) packs
  * K into vec4 texels of A and N into vec4 texels of B, so each thread computes four outputs with
- * five texture fetches per four k-steps instead of eight fetches per k-step.
+ * five texture fetches per four k-steps instead of eight fetches per k-step. `variant` defaults to
+ * `tiled` from TILED_MIN_WORK multiply-adds per matrix and `naive` below.
  */
-export function matmul(rt: GpuRuntime, a: View, b: View, variant: MatmulVariant = 'tiled'): Storage {
+export function matmul(rt: GpuRuntime, a: View, b: View, variant?: MatmulVariant): Storage {
   const d = dimsOf(a, b);
-  if (variant === 'naive' || !rt.info.onGl) return naive(rt, a, b, d);
+  // NOTE: below ~64³ multiply-adds per matrix the four tiled shaders cost more (compile and launch) than they save.
+  const pick = variant ?? (d.m * d.n * d.k >= TILED_MIN_WORK ? 'tiled' : 'naive');
+  if (pick === 'naive' || !rt.info.onGl) return naive(rt, a, b, d);
   return tiled(rt, a, b, d);
 }
 

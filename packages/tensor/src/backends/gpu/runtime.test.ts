@@ -1,0 +1,62 @@
+// The gpu runtime reports the kernel class it really got and refuses gpu.js's silent fallbacks.
+import { describe, expect, it } from 'vitest';
+import { TensorError } from '../../errors.js';
+import { checkKernelClass, GpuRuntime } from './runtime.js';
+import { gpuTestEnv, upView, down } from './test-support.js';
+import { matmul } from './kernels/matmul.js';
+import { unary } from './kernels/elementwise.js';
+import { softmax } from './kernels/softmax.js';
+
+describe('checkKernelClass', () => {
+  it('accepts GL kernel classes for mode gpu', () => {
+    for (const cls of ['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel']) expect(() => checkKernelClass('gpu', cls)).not.toThrow();
+  });
+
+  it('refuses gpu.js falling back to WebAssembly or the CPU when the gpu mode was asked for', () => {
+    for (const cls of ['WebAssemblyKernel', 'CPUKernel']) {
+      let err: unknown;
+      try {
+        checkKernelClass('gpu', cls);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TensorError);
+      expect((err as TensorError).code).toBe('TENSOR_UNKNOWN_BACKEND');
+      expect((err as TensorError).message).toContain(`fell back to ${cls}`);
+      expect((err as TensorError).hint).toMatch(/xvfb-run|ensureDisplay/);
+    }
+  });
+
+  it('accepts a CPU mode only when it was named, and the named class only', () => {
+    expect(() => checkKernelClass('webasm', 'WebAssemblyKernel')).not.toThrow();
+    expect(() => checkKernelClass('cpu', 'CPUKernel')).not.toThrow();
+    expect(() => checkKernelClass('headlessgl', 'CPUKernel')).toThrow(/asked for HeadlessGLKernel but gpu.js built CPUKernel/);
+    expect(() => checkKernelClass('webasm', 'CPUKernel')).toThrow(TensorError);
+  });
+});
+
+describe('the explicit cpu opt-in mode', () => {
+  it('reports CPUKernel, not a GPU, and still computes correctly', () => {
+    const rt = new GpuRuntime({ mode: 'cpu' });
+    expect(rt.info).toMatchObject({ requestedMode: 'cpu', kernelClass: 'CPUKernel', mode: 'cpu', onGl: false, renderer: null });
+    const a = upView(rt, [1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = upView(rt, [1, 0, 0, 1, 1, 1], [3, 2]);
+    expect(down(rt, matmul(rt, a, b))).toEqual([4, 5, 10, 11]);
+    expect(down(rt, unary(rt, 'relu', upView(rt, [-1, 2], [2])))).toEqual([0, 2]);
+    const sm = down(rt, softmax(rt, upView(rt, [0, Math.log(3)], [1, 2])));
+    expect(sm[0]).toBeCloseTo(0.25, 6);
+    rt.destroy();
+  });
+});
+
+const env = await gpuTestEnv();
+describe.skipIf(env.rt === null)(`the GL runtime${env.reason ? ` — skipped: ${env.reason}` : ''}`, () => {
+  it('reports a GL kernel class, single precision and a 23-bit highp float', () => {
+    const i = env.rt!.info;
+    expect(i.onGl).toBe(true);
+    expect(['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel']).toContain(i.kernelClass);
+    expect(i.precision).toBe('single');
+    expect(i.shaderFloatBits).toBe(23);
+    expect(i.maxTextureSize).toBeGreaterThanOrEqual(4096);
+  });
+});
