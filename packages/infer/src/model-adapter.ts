@@ -20,11 +20,13 @@ export interface RunnerOptions {
   quantization?: QuantFormat | null;
   /** Kernel for quantized products. Default 'auto'. */
   kernel?: QuantKernel;
+  /** Already quantized weights by Linear path (`blocks.0.attn.qkv`, and `head` for the LM head), e.g. from a GGUF file. */
+  prequantized?: Map<string, QuantizedMatrix>;
 }
 
-function linears(module: Module, out: Linear[] = []): Linear[] {
-  if (module instanceof Linear) out.push(module);
-  for (const [, child] of module.namedChildren()) linears(child, out);
+function linears(module: Module, prefix = '', out: Array<[string, Linear]> = []): Array<[string, Linear]> {
+  if (module instanceof Linear) out.push([prefix, module]);
+  for (const [name, child] of module.namedChildren()) linears(child, prefix ? `${prefix}.${name}` : name, out);
   return out;
 }
 
@@ -43,20 +45,28 @@ function quantizedLinear(x: Tensor, q: QuantizedMatrix, bias: Float32Array | und
  */
 export function fromDecoderLM(model: DecoderLM, options: RunnerOptions = {}): ModelRunner {
   model.eval();
-  const format = options.quantization ?? null;
+  const pre = options.prequantized;
+  const format = options.quantization ?? pre?.values().next().value?.format ?? null;
   const kernel = options.kernel ?? 'auto';
-  const V = model.config.vocab_size as number;
+  const V = model.spec.realVocabSize;
   const Vp = model.spec.vocabSize;
   let head: (h: Tensor) => Tensor; // (N, C) → (N, Vp)
   if (format) {
-    for (const linear of linears(model)) {
-      const q = quantize(linear.weight.data() as Float32Array, linear.outFeatures, linear.inFeatures, format);
+    const quantOf = (path: string, weight: Tensor, rows: number, cols: number): QuantizedMatrix | null =>
+      pre ? (pre.get(path) ?? null) : cols % 32 === 0 ? quantize(weight.data() as Float32Array, rows, cols, format) : null; // NOTE: like llama.cpp, rows not a multiple of 32 long stay f32
+    for (const [path, linear] of linears(model)) {
+      const q = quantOf(path, linear.weight, linear.outFeatures, linear.inFeatures);
+      if (!q) continue;
       const bias = linear.bias ? (linear.bias.data() as Float32Array) : undefined;
       // NOTE: an own-property forward shadows Linear.prototype.forward for this instance only.
       linear.forward = (x: Tensor) => quantizedLinear(x, q, bias, kernel);
     }
-    const headWeight = model.head ? null : quantize(model.embed.weight.data() as Float32Array, Vp, model.spec.dModel, format);
-    head = headWeight ? (h) => quantizedLinear(h, headWeight, undefined, kernel) : (h) => (model.head as Linear).forward(h);
+    const headWeight = model.head ? null : quantOf('head', model.embed.weight, Vp, model.spec.dModel);
+    head = headWeight
+      ? (h) => quantizedLinear(h, headWeight, undefined, kernel)
+      : model.head
+        ? (h) => (model.head as Linear).forward(h)
+        : (h) => matmul(h, model.embed.weight, { transB: true });
   } else {
     head = model.head ? (h) => (model.head as Linear).forward(h) : (h) => matmul(h, model.embed.weight, { transB: true });
   }
