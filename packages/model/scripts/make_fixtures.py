@@ -11,6 +11,10 @@ in float64 from float32 weights and stored as F32; the hyperparameters are in th
 
 Run once (needs torch, e.g. `apt-get install -y python3-torch`; not needed in CI):
   /usr/bin/python3 packages/model/scripts/make_fixtures.py
+
+Check that directories saved by lmkit's saveModel load into these PyTorch models with strict
+state-dict loading and give lmkit's logits (see test/export-check.test.ts, which writes them):
+  /usr/bin/python3 packages/model/scripts/make_fixtures.py --check DIR [DIR ...]
 """
 import json
 import math
@@ -233,7 +237,50 @@ def build_reference(model, cfg, vocab, seed, directory):
     print(f'{directory}: loss {float(loss):.6f}, after {ADAMW["steps"]} AdamW steps {losses}')
 
 
+def read_safetensors(path):
+    """Reads a safetensors file into float32/int64 torch tensors (F32, F16, BF16, I32, I64)."""
+    import numpy as np
+    with open(path, 'rb') as f:
+        raw = f.read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == '__metadata__':
+            continue
+        a, b = info['data_offsets']
+        kind = info['dtype']
+        if kind == 'BF16':
+            bits = np.frombuffer(body[a:b], dtype=np.uint16).astype(np.uint32) << 16
+            arr = bits.view(np.float32)
+        else:
+            arr = np.frombuffer(body[a:b], dtype={'F32': np.float32, 'F16': np.float16, 'I32': np.int32, 'I64': np.int64}[kind])
+        t = torch.from_numpy(arr.copy()).reshape(info['shape'])
+        out[name] = t.float() if t.is_floating_point() else t.long()
+    return out
+
+
+def check(directory):
+    with open(os.path.join(directory, 'config.json')) as f:
+        cfg = json.load(f)
+    model = GPT2(cfg) if cfg['model_type'] == 'gpt2' else Llama(cfg)
+    model.load_state_dict(read_safetensors(os.path.join(directory, 'model.safetensors')), strict=True)  # raises on any name or shape mismatch
+    ref = read_safetensors(os.path.join(directory, 'check.safetensors'))
+    with torch.no_grad():
+        logits = model.double()(ref['input_ids'])
+    diff = (logits - ref['logits'].double()).abs().max().item()
+    print(f'{directory}: {cfg["model_type"]} loads strictly; max |logits - lmkit| = {diff:.2e}')
+    if diff > 1e-4:
+        raise SystemExit(f'{directory}: logits differ by {diff}')
+
+
 def main():
+    import sys
+    if len(sys.argv) > 2 and sys.argv[1] == '--check':
+        for directory in sys.argv[2:]:
+            check(directory)
+        return
     torch.manual_seed(0)
     gpt2_cfg = {
         'model_type': 'gpt2', 'architectures': ['GPT2LMHeadModel'], 'vocab_size': 96, 'n_positions': 16, 'n_embd': 32,
