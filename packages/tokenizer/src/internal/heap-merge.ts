@@ -27,56 +27,72 @@ export function heapMerge(piece: Uint8Array, rankOf: Map<string, number>, out: n
     prev[i] = i - 1;
     next[i] = i + 1 < n ? i + 1 : -1;
   }
-  // Heap entries: rank, part start, and the part's version when pushed (stale if it changed).
+  // Heap entries: key = rank·2^32 + part start (one number orders by rank, then leftmost), and the
+  // part's version when pushed (the entry is stale if the part changed since).
+  const SHIFT = 4294967296;
   let size = 0;
-  let hr = new Float64Array(n);
-  let hp = new Int32Array(n);
+  let hk = new Float64Array(n);
   let hv = new Int32Array(n);
-  const less = (x: number, y: number): boolean => hr[x] < hr[y] || (hr[x] === hr[y] && hp[x] < hp[y]);
-  const swap = (x: number, y: number): void => {
-    const r = hr[x], p = hp[x], v = hv[x];
-    hr[x] = hr[y], hp[x] = hp[y], hv[x] = hv[y];
-    hr[y] = r, hp[y] = p, hv[y] = v;
-  };
   const push = (rank: number, pos: number): void => {
-    if (size === hr.length) {
-      const r2 = new Float64Array(size * 2), p2 = new Int32Array(size * 2), v2 = new Int32Array(size * 2);
-      r2.set(hr), p2.set(hp), v2.set(hv);
-      hr = r2, hp = p2, hv = v2;
+    if (size === hk.length) {
+      const k2 = new Float64Array(size * 2), v2 = new Int32Array(size * 2);
+      k2.set(hk), v2.set(hv);
+      hk = k2, hv = v2;
     }
+    const key = rank * SHIFT + pos;
+    const ver = version[pos];
     let k = size++;
-    hr[k] = rank, hp[k] = pos, hv[k] = version[pos];
     while (k > 0) {
       const parent = (k - 1) >> 1;
-      if (!less(k, parent)) break;
-      swap(k, parent);
+      if (hk[parent] <= key) break;
+      hk[k] = hk[parent], hv[k] = hv[parent];
       k = parent;
     }
+    hk[k] = key, hv[k] = ver;
   };
   const pop = (): void => {
     size--;
     if (size === 0) return;
-    hr[0] = hr[size], hp[0] = hp[size], hv[0] = hv[size];
+    const key = hk[size], ver = hv[size];
     let k = 0;
     for (;;) {
-      const l = 2 * k + 1;
-      if (l >= size) break;
-      const c = l + 1 < size && less(l + 1, l) ? l + 1 : l;
-      if (!less(c, k)) break;
-      swap(c, k);
+      let c = 2 * k + 1;
+      if (c >= size) break;
+      if (c + 1 < size && hk[c + 1] < hk[c]) c++;
+      if (hk[c] >= key) break;
+      hk[k] = hk[c], hv[k] = hv[c];
       k = c;
     }
+    hk[k] = key, hv[k] = ver;
   };
+  // Every part is a token, so a pair is looked up by its two ranks; the string lookup runs once per distinct pair.
+  const partRank = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rankOf.get(String.fromCharCode(piece[i]));
+    if (r === undefined) throw new Error(`no rank for byte 0x${piece[i].toString(16)}`);
+    partRank[i] = r;
+  }
+  const memo = new Map<number, Map<number, number>>();
   const pairRank = (i: number): number | undefined => {
     const j = next[i];
-    return j < 0 ? undefined : rankOf.get(buf.toString('latin1', i, end[j]));
+    if (j < 0) return undefined;
+    const left = partRank[i], right = partRank[j];
+    let row = memo.get(left);
+    if (row === undefined) memo.set(left, (row = new Map()));
+    let r = row.get(right);
+    if (r === undefined) {
+      r = rankOf.get(buf.toString('latin1', i, end[j])) ?? -1;
+      row.set(right, r);
+    }
+    return r < 0 ? undefined : r;
   };
   for (let i = 0; i + 1 < n; i++) {
     const r = pairRank(i);
     if (r !== undefined) push(r, i);
   }
   while (size > 0) {
-    const pos = hp[0];
+    const hrTop = Math.floor(hk[0] / SHIFT);
+    const pos = hk[0] - hrTop * SHIFT;
     const stale = hv[0] !== version[pos];
     pop();
     if (stale) continue;
@@ -87,6 +103,7 @@ export function heapMerge(piece: Uint8Array, rankOf: Map<string, number>, out: n
     if (next[j] >= 0) prev[next[j]] = pos;
     version[j]++; // j is gone: its heap entries are stale
     version[pos]++;
+    partRank[pos] = hrTop;
     const r = pairRank(pos);
     if (r !== undefined) push(r, pos);
     const p = prev[pos];
@@ -96,9 +113,5 @@ export function heapMerge(piece: Uint8Array, rankOf: Map<string, number>, out: n
       if (rp !== undefined) push(rp, p);
     }
   }
-  for (let i = 0; i >= 0; i = next[i]) {
-    const r = rankOf.get(buf.toString('latin1', i, end[i]));
-    if (r === undefined) throw new Error(`no rank for bytes ${buf.subarray(i, end[i]).toString('hex')}`);
-    out.push(r);
-  }
+  for (let i = 0; i >= 0; i = next[i]) out.push(partRank[i]);
 }
