@@ -44,7 +44,7 @@ export interface GpuRuntimeInfo {
   precision: 'single' | 'unsigned';
   /** Mantissa bits of the fragment shader's highp float (23 = IEEE f32), null when not on GL. */
   shaderFloatBits: number | null;
-  /** GL renderer string (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`), null when not on GL. */
+  /** GL renderer string (the unmasked device name where the browser exposes it; `ANGLE` under headless-gl), null off GL. */
   renderer: string | null;
   /** GL_MAX_TEXTURE_SIZE, null when not on GL. */
   maxTextureSize: number | null;
@@ -125,7 +125,10 @@ export class GpuRuntime {
     let maxTextureSize: number | null = null;
     if (gl !== null) {
       shaderFloatBits = gl.getShaderPrecisionFormat(gl.FRAGMENT_SHADER, gl.HIGH_FLOAT)?.precision ?? null;
-      renderer = String(gl.getParameter(gl.RENDERER));
+      // NOTE: browsers name the real device through the debug extension; headless-gl has none and reports plain
+      // 'ANGLE' (under Xvfb that is Mesa's software llvmpipe, since Xvfb has no GPU).
+      const debug = gl.getExtension('WEBGL_debug_renderer_info') as { UNMASKED_RENDERER_WEBGL: number } | null;
+      renderer = String(gl.getParameter(debug === null ? gl.RENDERER : debug.UNMASKED_RENDERER_WEBGL));
       maxTextureSize = Number(gl.getParameter(gl.MAX_TEXTURE_SIZE));
     }
     return {
