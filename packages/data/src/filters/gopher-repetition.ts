@@ -1,5 +1,6 @@
 // Gopher repetition filter (Rae et al. 2021, Table A1) with datatrove's semantics, computed on word ids with rolling hashes.
 import { drop, type Document, type Drop, type Step } from '../types.js';
+import { NGramTable } from '../text/ngram-table.js';
 import { splitWords, wordIds } from '../text/words.js';
 
 /** Options of {@link gopherRepetitionFilter}; `null` disables a rule. Defaults are the paper's. */
@@ -74,61 +75,68 @@ export function findDuplicates(items: readonly string[]): [number, number] {
   return [dups, chars];
 }
 
-// Two 26-bit prime moduli: combined keys are exact doubles (< 2^52), collisions ~2^-52 per pair.
+// Two 26-bit prime moduli: a key is the pair (h1, h2); collisions ~2^-52 per pair of distinct n-grams.
 const P1 = 67108859;
 const P2 = 67108837;
 const B1 = 1000003;
 const B2 = 999983;
 
-/** Rolling double-modulus hash of every n-gram of `ids`, as exact float keys. */
-export function nGramKeys(ids: Int32Array, n: number): Float64Array {
+/** Rolling double-modulus hashes of every n-gram of `ids`: n-gram i is (h1[i], h2[i]). Returns how many. */
+export function nGramKeys(ids: Int32Array, n: number, h1: Int32Array, h2: Int32Array): number {
   const m = ids.length - n + 1;
-  if (m <= 0) return new Float64Array(0);
-  const keys = new Float64Array(m);
+  if (m <= 0) return 0;
   let pow1 = 1;
   let pow2 = 1;
   for (let k = 0; k < n - 1; k++) {
     pow1 = (pow1 * B1) % P1;
     pow2 = (pow2 * B2) % P2;
   }
-  let h1 = 0;
-  let h2 = 0;
+  let a = 0;
+  let b = 0;
   for (let k = 0; k < n; k++) {
-    h1 = (h1 * B1 + ids[k] + 1) % P1;
-    h2 = (h2 * B2 + ids[k] + 1) % P2;
+    a = (a * B1 + ids[k] + 1) % P1;
+    b = (b * B2 + ids[k] + 1) % P2;
   }
-  keys[0] = h1 * P2 + h2;
+  h1[0] = a;
+  h2[0] = b;
   for (let i = 1; i < m; i++) {
-    h1 = (((h1 - (((ids[i - 1] + 1) * pow1) % P1) + P1) % P1) * B1 + ids[i + n - 1] + 1) % P1;
-    h2 = (((h2 - (((ids[i - 1] + 1) * pow2) % P2) + P2) % P2) * B2 + ids[i + n - 1] + 1) % P2;
-    keys[i] = h1 * P2 + h2;
+    const out = ids[i - 1] + 1;
+    const inn = ids[i + n - 1] + 1;
+    a = (((a - ((out * pow1) % P1) + P1) % P1) * B1 + inn) % P1;
+    b = (((b - ((out * pow2) % P2) + P2) % P2) * B2 + inn) % P2;
+    h1[i] = a;
+    h2[i] = b;
   }
-  return keys;
+  return m;
 }
 
-/** Characters of the most frequent n-gram (words joined by spaces) × its count; ties go to the first seen. */
-export function topNGramChars(ids: Int32Array, lengths: Int32Array, n: number): number {
-  const keys = nGramKeys(ids, n);
-  const counts = new Map<number, number>();
-  let best = 0;
-  let bestAt = -1;
-  for (let i = 0; i < keys.length; i++) {
-    const c = (counts.get(keys[i]) ?? 0) + 1;
-    counts.set(keys[i], c);
-    if (c > best) {
-      best = c;
-      bestAt = i;
-    }
+// Scratch buffers and one hash table reused across documents (steps run one document at a time per worker).
+let bufA = new Int32Array(1024);
+let bufB = new Int32Array(1024);
+const table = new NGramTable();
+
+function keysFor(ids: Int32Array, n: number): number {
+  if (bufA.length < ids.length) {
+    bufA = new Int32Array(ids.length * 2);
+    bufB = new Int32Array(ids.length * 2);
   }
-  if (bestAt < 0) return 0;
-  // NOTE: Counter.most_common keeps insertion order on ties; the first n-gram reaching the max count
-  // above may be a later-inserted key, so resolve ties by first occurrence explicitly.
-  let first = bestAt;
-  const seen = new Set<number>();
-  for (let i = 0; i < keys.length; i++) {
-    if (seen.has(keys[i])) continue;
-    seen.add(keys[i]);
-    if (counts.get(keys[i]) === best) {
+  return nGramKeys(ids, n, bufA, bufB);
+}
+
+/** Characters of the most frequent n-gram (words joined by spaces) × its count; ties go to the first seen (Counter.most_common). */
+export function topNGramChars(ids: Int32Array, lengths: Int32Array, n: number): number {
+  const m = keysFor(ids, n);
+  if (m === 0) return 0;
+  table.reset(m);
+  let best = 0;
+  for (let i = 0; i < m; i++) {
+    const c = table.add(bufA[i], bufB[i]);
+    if (c > best) best = c;
+  }
+  // The first n-gram (by first occurrence) whose final count is the maximum.
+  let first = 0;
+  for (let i = 0; i < m; i++) {
+    if (table.count(bufA[i], bufB[i]) === best) {
       first = i;
       break;
     }
@@ -140,16 +148,17 @@ export function topNGramChars(ids: Int32Array, lengths: Int32Array, n: number): 
 
 /** datatrove's `find_all_duplicate`: characters (words joined without spaces) of n-grams seen before, skipping n words after each. */
 export function duplicateNGramChars(ids: Int32Array, lengths: Int32Array, n: number): number {
-  const keys = nGramKeys(ids, n);
-  const seen = new Set<number>();
+  const m = keysFor(ids, n);
+  if (m === 0) return 0;
+  table.reset(m);
   let chars = 0;
   let i = 0;
-  while (i < keys.length) {
-    if (seen.has(keys[i])) {
+  while (i < m) {
+    if (table.count(bufA[i], bufB[i]) > 0) {
       for (let k = 0; k < n; k++) chars += lengths[ids[i + k]];
       i += n;
     } else {
-      seen.add(keys[i]);
+      table.add(bufA[i], bufB[i]);
       i++;
     }
   }

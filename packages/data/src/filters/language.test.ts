@@ -11,7 +11,7 @@ describe('languageFilter (fastText lid.176)', () => {
     await f.init!({ rank: 0, worldSize: 1, outDir: '.' });
     const r = await run(f, EN);
     expect(r).toMatchObject({ meta: { language: 'en' } });
-    expect((r as { meta: { language_score: number } }).meta.language_score).toBeGreaterThan(0.9);
+    expect((r as unknown as { meta: { language_score: number } }).meta.language_score).toBeGreaterThan(0.9);
     expect(await verdict(f, DE)).toBe('language_de');
     expect(await verdict(languageFilter({ languages: ['de'] }), DE)).toBe('keep');
     expect(await verdict(languageFilter({ languages: null }), DE)).toBe('keep');
