@@ -42,3 +42,9 @@ export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FILES, type CheckpointConten
 export type { TrainableModel, TrainableParam, BackwardOptions } from './trainable-model.js';
 export { train, type TrainerOptions, type TrainResult, type Precision } from './trainer.js';
 export { fromLmkitModel } from './lmkit-model.js';
+
+// Runs from a config file
+export {
+  validateRunConfig, modelConfigFor, createRunModel, seqLenFor, objectiveFor, extraTokensFor, type RunConfig, type ObjectiveName,
+} from './run-config.js';
+export { runTraining, type RunTrainingOptions, type RunTrainingResult } from './run.js';
