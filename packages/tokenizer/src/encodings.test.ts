@@ -1,3 +1,4 @@
+// getEncoding against the tiktoken package: identical ids, long runs, special-token policy, streaming decode.
 import { get_encoding, type TiktokenEncoding } from 'tiktoken';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENCODING_NAMES, freeEncodings, getEncoding } from './index.js';

@@ -1,3 +1,4 @@
+// Split patterns: translation to Node RegExp checked against tiktoken's own regex engine on random text.
 import fc from 'fast-check';
 import { Tiktoken, get_encoding } from 'tiktoken';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+// trainBpe against textbook BPE, determinism, specials, bad input, byte-exact round trips and file streaming.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mkdtemp, writeFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// Formats: .tiktoken hashes, HF tokenizer.json through the tokenizers package, minbpe, directories, corrupt files.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
