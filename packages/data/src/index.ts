@@ -15,6 +15,21 @@ export { htmlFilter, markupCharRatio, type HtmlOptions } from './filters/html.js
 export { keywordFilter, type KeywordOptions } from './filters/keyword.js';
 export { ratioFilter, textRatios, type RatioOptions, type TextRatios } from './filters/ratios.js';
 export { urlFilter, urlDomain, type UrlOptions } from './filters/url.js';
+export { perplexityFilter, perplexityBucket, calibratePerplexity, percentile, type PerplexityOptions, type PerplexityBucket } from './filters/perplexity.js';
+export { NGramLM, lmTokens, type NGramOptions } from './filters/ngram-lm.js';
+export { qualityClassifierFilter, QualityClassifier, hashedFeatures, type ClassifierOptions, type QualityClassifierOptions } from './filters/quality-classifier.js';
+
+// Step tables by config name, and the default `clean` pipeline
+export {
+  stepFactories,
+  dedupFactories,
+  createStep,
+  createDeduplicator,
+  DEFAULT_CLEAN_STEPS,
+  DEFAULT_CLEAN_DEDUP,
+  type StepOptionsByName,
+  type DedupOptionsByName,
+} from './steps.js';
 
 // De-duplication (Deduplicator implementations and their building blocks)
 export { exactDeduplicator, type ExactDedupOptions } from './dedup/exact-dedup.js';
@@ -40,6 +55,10 @@ export { splitWords, splitLines, wordIds } from './text/words.js';
 export { splitSentences, type Span } from './text/sentences.js';
 export { normalizeForDedup, normalizeLine, type NormalizeOptions } from './text/normalize.js';
 export { xxh64, loadXxhash } from './text/hash.js';
+
+// Conversations and mixing
+export { buildDialogues, dialogueToDocument, type Message, type DialogueOptions, type DialogueFormat } from './conversations.js';
+export { mixSources, type MixSource, type MixOptions, type MixSourceReport, type MixReport, type Mix } from './mix.js';
 
 // Readers
 export type { ReadItem, ReadDoc, BadRecord, ReaderOptions } from './readers/record.js';
@@ -76,8 +95,7 @@ export { pretokenize, type TokenEncoder, type PretokenizeOptions, type Pretokeni
 
 // Pipeline
 export { loadPipelineConfig, validatePipelineConfig, type PipelineConfig, type StepSpec } from './pipeline/config.js';
-export { DEFAULT_CLEAN_STEPS, DEFAULT_CLEAN_DEDUP } from './pipeline/defaults.js';
-export { registerStep, registerDeduplicator, registeredTypes, createStep, createDeduplicator, type StepFactory, type DeduplicatorFactory } from './pipeline/registry.js';
+export { registerStep, registerDeduplicator, registeredTypes, type StepFactory, type DeduplicatorFactory } from './pipeline/registry.js';
 export { runPipeline, resolvePipeline, mergeRun, isRunComplete, type RunOptions, type PipelineResult } from './pipeline/run.js';
 export { runRank, documentKey, type RankOptions } from './pipeline/rank.js';
 export { rankFromEnv, type RankInfo } from './pipeline/env.js';

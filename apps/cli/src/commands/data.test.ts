@@ -119,3 +119,22 @@ describe('lmkit data', () => {
     expect(bad.stderr).toContain('--method must list exact, minhash or sentence');
   });
 });
+
+describe('lmkit data mix', () => {
+  it('mixes two sources to a token budget in the requested proportions', async () => {
+    const a = join(dir, 'a.jsonl');
+    const b = join(dir, 'b.jsonl');
+    writeFileSync(a, speeches.map((text, i) => JSON.stringify({ id: `a${i}`, text: text.slice(0, 4000) })).join('\n') + '\n');
+    writeFileSync(b, speeches.map((text, i) => JSON.stringify({ id: `b${i}`, text: text.slice(4000, 6000) })).join('\n') + '\n');
+    const out = join(dir, 'mix');
+    const r = await lmkit('--json', 'data', 'mix', `${a}=3`, `${b}=1`, '--tokens', '8000', '--encoding', 'gpt2', '--out', out, '--repeat');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.tokens).toBeGreaterThanOrEqual(8000);
+    expect(report.sources.map((s: { share: number }) => s.share)).toEqual([expect.closeTo(0.75, 1), expect.closeTo(0.25, 1)]);
+    expect(JSON.parse(readFileSync(join(out, 'mix-report.json'), 'utf8')).documents).toBe(report.documents);
+    const lines = readFileSync(join(out, 'mix_00000.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.length).toBe(report.documents);
+    expect((await lmkit('data', 'mix', `${a}=zero`, '--tokens', '10', '--out', out)).code).toBe(EXIT.usage);
+  });
+});

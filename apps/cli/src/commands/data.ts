@@ -2,12 +2,14 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { createProgress } from '@lmkit/core';
+import { atomicWriteFile, createProgress } from '@lmkit/core';
 import {
   DEFAULT_CLEAN_DEDUP,
   DEFAULT_CLEAN_STEPS,
   formatOf,
+  JsonlShardWriter,
   loadPipelineConfig,
+  mixSources,
   pretokenize,
   rankFromEnv,
   readDocuments,
@@ -20,7 +22,7 @@ import {
   type RunOptions,
   type StepSpec,
 } from '@lmkit/data';
-import { getEncoding, loadTokenizer, ENCODING_NAMES, type EncodingName } from '@lmkit/tokenizer';
+import { getEncoding, loadTokenizer, ENCODING_NAMES, type EncodingName, type Tokenizer } from '@lmkit/tokenizer';
 import { action, parseNumber, parsePositiveInt, printResult, UsageError, type GlobalOptions } from '../io.js';
 
 /** Options every pipeline-running subcommand shares. */
@@ -159,9 +161,31 @@ async function* documentsOf(inputs: string[], reader: ReaderOptions, bad: { coun
   }
 }
 
-/** Registers `lmkit data <clean|dedup|redact|stats|pretokenize>` on the program. */
+/** Loads the tokenizer named by --encoding or --tokenizer (exactly one when `required`). */
+async function tokenizerFrom(opts: { encoding?: string; tokenizer?: string }, required: boolean): Promise<Tokenizer | undefined> {
+  if (opts.encoding !== undefined && opts.tokenizer !== undefined) throw new UsageError('give only one of --encoding NAME or --tokenizer DIR');
+  if (opts.encoding === undefined && opts.tokenizer === undefined) {
+    if (required) throw new UsageError('give exactly one of --encoding NAME or --tokenizer DIR');
+    return undefined;
+  }
+  if (opts.encoding !== undefined && !(ENCODING_NAMES as readonly string[]).includes(opts.encoding)) {
+    throw new UsageError(`--encoding must be one of ${ENCODING_NAMES.join(', ')}, got "${opts.encoding}"`);
+  }
+  return opts.encoding !== undefined ? getEncoding(opts.encoding as EncodingName) : loadTokenizer(opts.tokenizer!);
+}
+
+/** Parses a mix source `PATH[=WEIGHT]`. */
+function parseMixSource(arg: string): { path: string; weight: number } {
+  const at = arg.lastIndexOf('=');
+  if (at < 0) return { path: arg, weight: 1 };
+  const weight = Number(arg.slice(at + 1));
+  if (!(weight > 0) || !Number.isFinite(weight)) throw new UsageError(`mix source "${arg}": the weight after "=" must be a positive number`);
+  return { path: arg.slice(0, at), weight };
+}
+
+/** Registers `lmkit data <clean|dedup|redact|stats|mix|pretokenize>` on the program. */
 export function registerDataCommands(program: Command): void {
-  const data = program.command('data').description('clean, de-duplicate, redact, inspect and pretokenize text corpora');
+  const data = program.command('data').description('clean, de-duplicate, redact, inspect, mix and pretokenize text corpora');
 
   addPipelineFlags(
     data
@@ -239,6 +263,54 @@ export function registerDataCommands(program: Command): void {
     );
 
   data
+    .command('mix')
+    .description('sample documents from several sources in given token proportions up to a token budget')
+    .argument('<sources...>', 'PATH[=WEIGHT] per source (a file or directory; weight default 1)')
+    .requiredOption('--out <dir>', 'output directory for mix_*.jsonl and mix-report.json')
+    .requiredOption('--tokens <n>', 'token budget of the mix', parsePositiveInt('--tokens'))
+    .option('--encoding <name>', 'count tokens with an OpenAI encoding (default: UTF-8 bytes / 4)')
+    .option('--tokenizer <dir>', 'count tokens with a trained tokenizer directory')
+    .option('--seed <n>', 'seed of the deterministic interleaving', parseNumber('--seed'), 0)
+    .option('--repeat', 'repeat (upsample) a source that runs out instead of dropping it')
+    .option('--text-field <name>', 'JSONL/Parquet field with the text', 'text')
+    .action(
+      action(async (args: string[], opts: { out: string; tokens: number; encoding?: string; tokenizer?: string; seed: number; repeat?: boolean; textField: string }, command: Command) => {
+        const global = command.optsWithGlobals() as GlobalOptions;
+        const tokenizer = await tokenizerFrom(opts, false);
+        const bad = { count: 0 } as { count: number; first?: string };
+        const sources = await Promise.all(
+          args.map(async (arg) => {
+            const { path, weight } = parseMixSource(arg);
+            const files = await expandInputs([path]);
+            return { name: path, weight, open: () => documentsOf(files, { textField: opts.textField }, bad) };
+          }),
+        );
+        const mix = mixSources(sources, {
+          tokenBudget: opts.tokens,
+          seed: opts.seed,
+          ...(opts.repeat ? { repeat: true } : {}),
+          ...(tokenizer ? { countTokens: (text: string) => tokenizer.encodeOrdinary(text).length } : {}),
+        });
+        const progress = createProgress({ label: 'mix', unit: 'tok', total: opts.tokens, mode: global.json ? 'json' : 'auto' });
+        const writer = new JsonlShardWriter({ dir: opts.out, prefix: 'mix' });
+        for await (const doc of mix) {
+          await writer.write(doc);
+          progress.update(Math.min(opts.tokens, mix.report.tokens));
+        }
+        const files = await writer.close();
+        progress.stop();
+        const report = { ...mix.report, files, unreadable: bad.count, tokenCounter: tokenizer ? tokenizer.name : 'utf8_bytes/4' };
+        await atomicWriteFile(join(opts.out, 'mix-report.json'), JSON.stringify(report, null, 1) + '\n');
+        const text = [
+          `mixed ${report.documents} documents, ${report.tokens} tokens (${report.tokenCounter}) into ${files.length} file(s) in ${opts.out}`,
+          ...report.sources.map((s) => `  ${s.name}: ${(100 * s.share).toFixed(1)}% of tokens (target ${(100 * s.targetShare).toFixed(1)}%), ${s.documents} docs${s.epochs > 1 ? `, ${s.epochs} epochs` : ''}${s.exhausted ? ', ran out' : ''}`),
+          ...(bad.count > 0 ? [`skipped ${bad.count} unreadable record(s); first: ${bad.first}`] : []),
+        ].join('\n');
+        printResult(global, report, text);
+      }),
+    );
+
+  data
     .command('pretokenize')
     .description('tokenize documents into llm.c/nanoGPT .bin shards (EOT before each document): DIR/train_*.bin, DIR/val_*.bin')
     .argument('<inputs...>', 'input files or directories')
@@ -252,13 +324,9 @@ export function registerDataCommands(program: Command): void {
     .action(
       action(async (inputs: string[], opts: { out: string; encoding?: string; tokenizer?: string; valFraction: number; shardTokens: number; textField: string; paragraphs?: boolean }, command: Command) => {
         const global = command.optsWithGlobals() as GlobalOptions;
-        if ((opts.encoding === undefined) === (opts.tokenizer === undefined)) throw new UsageError('give exactly one of --encoding NAME or --tokenizer DIR');
-        if (opts.encoding !== undefined && !(ENCODING_NAMES as readonly string[]).includes(opts.encoding)) {
-          throw new UsageError(`--encoding must be one of ${ENCODING_NAMES.join(', ')}, got "${opts.encoding}"`);
-        }
         if (!(opts.valFraction >= 0 && opts.valFraction < 1)) throw new UsageError(`--val-fraction must be in [0, 1), got ${opts.valFraction}`);
+        const tokenizer = (await tokenizerFrom(opts, true))!;
         const files = await expandInputs(inputs);
-        const tokenizer = opts.encoding !== undefined ? getEncoding(opts.encoding as EncodingName) : await loadTokenizer(opts.tokenizer!);
         const eot = tokenizer.specialTokens.get('<|endoftext|>');
         if (eot === undefined) {
           throw new UsageError(`tokenizer "${tokenizer.name}" has no <|endoftext|> special token to separate documents`, 'train it with --special-tokens "<|endoftext|>"');

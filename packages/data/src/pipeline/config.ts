@@ -7,8 +7,10 @@ import type { OutputCompression } from '../writers/compression.js';
 
 /** A step or de-duplicator named by its registered type, with options (thresholds...) for its factory. */
 export interface StepSpec {
-  /** Registered type, e.g. `"gopher_quality"`, `"minhash"`. */
-  type: string;
+  /** Registered type, e.g. `"gopher_quality"`, `"minhash"` (the keys of `stepFactories` / `dedupFactories`). */
+  type?: string;
+  /** Alias of `type`, as in `DEFAULT_CLEAN_STEPS`. One of the two is required. */
+  name?: string;
   /** Options handed to the factory. Default `{}`. */
   options?: Record<string, unknown>;
 }
@@ -39,9 +41,14 @@ export interface PipelineConfig {
   keepIntermediate?: boolean;
 }
 
-/** True for a spec (or type name) rather than a code-composed object. */
+/** True for a spec (or type name) rather than a code-composed Step or Deduplicator object. */
 export function isSpec<T extends object>(entry: StepSpec | string | T): entry is StepSpec | string {
-  return typeof entry === 'string' || (typeof entry === 'object' && 'type' in entry && !('process' in entry) && !('cluster' in entry));
+  return typeof entry === 'string' || (typeof entry === 'object' && !('process' in entry) && !('cluster' in entry));
+}
+
+/** The registered type a spec names (`type`, or its alias `name`). */
+export function specType(spec: StepSpec): string {
+  return spec.type ?? spec.name ?? '';
 }
 
 /** Normalizes a spec given as a bare type name. */
@@ -70,7 +77,7 @@ export function validatePipelineConfig(value: unknown, source = 'config'): Pipel
       if (entry === null || typeof entry !== 'object') fail(`${list}[${i}]`, 'must be a type name or { type, options }');
       const spec = entry as Record<string, unknown>;
       if ('process' in spec || 'cluster' in spec) return; // composed in code
-      if (typeof spec.type !== 'string') fail(`${list}[${i}].type`, 'must be a string');
+      if (typeof (spec.type ?? spec.name) !== 'string') fail(`${list}[${i}].type`, 'must be a string (the registered type)');
       if (spec.options !== undefined && (typeof spec.options !== 'object' || spec.options === null)) fail(`${list}[${i}].options`, 'must be an object');
     });
   }

@@ -7,9 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { atomicWriteFile, createProgress, type ProgressMode } from '@lmkit/core';
 import { DataError } from '../errors.js';
 import type { Deduplicator, Step } from '../types.js';
-import { isSpec, toSpec, validatePipelineConfig, type PipelineConfig } from './config.js';
+import { isSpec, specType, toSpec, validatePipelineConfig, type PipelineConfig } from './config.js';
 import { exists, readJson, runLayout, waitForFiles, writeJson, type BarrierOptions } from './layout.js';
-import { createDeduplicator, createStep } from './registry.js';
+import { deduplicatorFromSpec, stepFromSpec } from './registry.js';
 import { renderReport } from './report.js';
 import { runRank } from './rank.js';
 import { mergeStats, type PipelineStats } from './stats.js';
@@ -50,9 +50,9 @@ export async function resolvePipeline(config: PipelineConfig): Promise<{ steps: 
     }
   }
   const steps: Step[] = [];
-  for (const entry of config.steps ?? []) steps.push(isSpec(entry) ? await createStep(toSpec(entry)) : entry);
+  for (const entry of config.steps ?? []) steps.push(isSpec(entry) ? await stepFromSpec(toSpec(entry)) : entry);
   const dedups: Deduplicator[] = [];
-  for (const entry of config.dedup ?? []) dedups.push(isSpec(entry) ? await createDeduplicator(toSpec(entry)) : entry);
+  for (const entry of config.dedup ?? []) dedups.push(isSpec(entry) ? await deduplicatorFromSpec(toSpec(entry)) : entry);
   const names = [...steps.map((s) => s.name), ...dedups.map((d) => d.name)];
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new DataError('DATA_BAD_CONFIG', `step name "${twice}" is used twice`, { hint: 'step names key the stats and exclusion files; give each step a distinct name' });
@@ -61,7 +61,11 @@ export async function resolvePipeline(config: PipelineConfig): Promise<{ steps: 
 
 /** The serializable description of a config, stored to refuse resuming with different settings. */
 function fingerprint(config: PipelineConfig): unknown {
-  const describe = (e: unknown): unknown => (isSpec(e as never) ? toSpec(e as never) : { name: (e as Step).name });
+  const describe = (e: unknown): unknown => {
+    if (!isSpec(e as never)) return { name: (e as Step).name };
+    const spec = toSpec(e as never);
+    return { type: specType(spec), options: spec.options ?? {} };
+  };
   return {
     inputs: config.inputs.map((p) => resolve(p)),
     steps: (config.steps ?? []).map(describe),
