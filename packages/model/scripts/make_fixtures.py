@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Builds the PyTorch reference fixtures that @lmkit/model and @lmkit/train test against.
 
-Two tiny fixed-seed models written with Hugging Face tensor names and config.json:
-  gpt2-tiny/   GPT-2 (LayerNorm, learned positions, GELU-tanh, Conv1D weights stored (in, out), tied lm_head)
-  llama-tiny/  LLaMA (RMSNorm, rotate-half RoPE, SwiGLU, GQA 4 query / 2 kv heads, untied lm_head)
+Three tiny fixed-seed models written with Hugging Face tensor names and config.json:
+  gpt2-tiny/     GPT-2 (LayerNorm, learned positions, GELU-tanh, Conv1D weights stored (in, out), tied lm_head)
+  llama-tiny/    LLaMA (RMSNorm, rotate-half RoPE, SwiGLU, GQA 4 query / 2 kv heads, untied lm_head)
+  mixtral-tiny/  the LLaMA shape with Mixtral MoE layers (4 experts, top-2, renormalized gates); its loss adds
+                 router_aux_loss_coef × the sum over layers of E·Σₑ fₑ·Pₑ (Switch), stored as aux_loss
 Each directory holds model.safetensors + config.json and reference.safetensors with, for one fixed
 batch: input_ids, targets, logits, loss, grad.<param> for every parameter, and the parameters after
 3 AdamW steps (adamw.<param>, plus adamw.loss and adamw.grad_norm per step). Everything is computed
@@ -135,10 +137,36 @@ class LlamaLayer(torch.nn.Module):
         self.self_attn.v_proj = torch.nn.Linear(c, kv * d, bias=False)
         self.self_attn.o_proj = torch.nn.Linear(h * d, c, bias=False)
         self.post_attention_layernorm = RMSNorm(c, cfg['rms_norm_eps'])
-        self.mlp = torch.nn.Module()
-        self.mlp.gate_proj = torch.nn.Linear(c, cfg['intermediate_size'], bias=False)
-        self.mlp.up_proj = torch.nn.Linear(c, cfg['intermediate_size'], bias=False)
-        self.mlp.down_proj = torch.nn.Linear(cfg['intermediate_size'], c, bias=False)
+        f = cfg['intermediate_size']
+        self.n_experts, self.top_k = cfg.get('num_local_experts', 0), cfg.get('num_experts_per_tok', 2)
+        if self.n_experts:
+            self.block_sparse_moe = torch.nn.Module()
+            self.block_sparse_moe.gate = torch.nn.Linear(c, self.n_experts, bias=False)
+            self.block_sparse_moe.experts = torch.nn.ModuleList(torch.nn.Module() for _ in range(self.n_experts))
+            for e in self.block_sparse_moe.experts:
+                e.w1, e.w3, e.w2 = torch.nn.Linear(c, f, bias=False), torch.nn.Linear(c, f, bias=False), torch.nn.Linear(f, c, bias=False)
+        else:
+            self.mlp = torch.nn.Module()
+            self.mlp.gate_proj = torch.nn.Linear(c, f, bias=False)
+            self.mlp.up_proj = torch.nn.Linear(c, f, bias=False)
+            self.mlp.down_proj = torch.nn.Linear(f, c, bias=False)
+
+    def moe(self, h):
+        """Mixtral routing: softmax, top-k, renormalized gates; sets self.aux (Switch load-balancing loss of this layer)."""
+        b, t, c = h.shape
+        x = h.reshape(-1, c)
+        probs = self.block_sparse_moe.gate(x).softmax(-1)
+        top_p, top_i = probs.topk(self.top_k, dim=-1)
+        gates = top_p / top_p.sum(-1, keepdim=True) if self.top_k > 1 else top_p
+        out = torch.zeros_like(x)
+        for e, ex in enumerate(self.block_sparse_moe.experts):
+            rows, slots = (top_i == e).nonzero(as_tuple=True)
+            if len(rows):
+                xe = x[rows]
+                out = out.index_add(0, rows, ex.w2(F.silu(ex.w1(xe)) * ex.w3(xe)) * gates[rows, slots, None])
+        fraction = F.one_hot(top_i, self.n_experts).sum(1).to(x.dtype).mean(0)
+        self.aux = self.n_experts * (fraction * probs.mean(0)).sum()
+        return out.reshape(b, t, c)
 
     def forward(self, x):
         b, t, c = x.shape
@@ -157,8 +185,11 @@ class LlamaLayer(torch.nn.Module):
         att = (q @ k.transpose(-2, -1)) / math.sqrt(self.d)
         att = att.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float('-inf')).softmax(-1)
         x = x + a.o_proj((att @ v).transpose(1, 2).reshape(b, t, c))
+        h = self.post_attention_layernorm(x)
+        if self.n_experts:
+            return x + self.moe(h)
         m = self.mlp
-        return x + m.down_proj(F.silu(m.gate_proj(self.post_attention_layernorm(x))) * m.up_proj(self.post_attention_layernorm(x)))
+        return x + m.down_proj(F.silu(m.gate_proj(h)) * m.up_proj(h))
 
 
 class Llama(torch.nn.Module):
@@ -174,6 +205,7 @@ class Llama(torch.nn.Module):
         x = self.model.embed_tokens(ids)
         for layer in self.model.layers:
             x = layer(x)
+        self.aux = sum(layer.aux for layer in self.model.layers) if self.model.layers[0].n_experts else None
         return self.lm_head(self.model.norm(x))
 
 
@@ -187,8 +219,15 @@ def init_weights(model, n_layer, seed):
             elif name.endswith('bias'):
                 p.copy_(0.02 * torch.randn(p.shape, generator=g))
             else:
-                std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(('c_proj.weight', 'o_proj.weight', 'down_proj.weight')) else 0.02
+                std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(('c_proj.weight', 'o_proj.weight', 'down_proj.weight', 'w2.weight')) else 0.02
                 p.copy_(std * torch.randn(p.shape, generator=g))
+
+
+def loss_fn(model, cfg, ids, targets):
+    """Mean next-token cross-entropy, plus router_aux_loss_coef × Σ per-layer load-balancing losses for MoE."""
+    loss = F.cross_entropy(model(ids).reshape(-1, cfg['vocab_size']), targets.reshape(-1))
+    aux = getattr(model, 'aux', None)
+    return loss if aux is None else loss + cfg['router_aux_loss_coef'] * aux
 
 
 def build_reference(model, cfg, vocab, seed, directory):
@@ -206,9 +245,11 @@ def build_reference(model, cfg, vocab, seed, directory):
     seq = torch.randint(0, vocab, (B, T + 1), generator=g)
     ids, targets = seq[:, :-1].contiguous(), seq[:, 1:].contiguous()
     logits = model(ids)
-    loss = F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1))
+    loss = loss_fn(model, cfg, ids, targets)
     loss.backward()
     ref = {'input_ids': ids, 'targets': targets, 'logits': logits.detach().float(), 'loss': loss.detach().float().reshape(())}
+    if getattr(model, 'aux', None) is not None:
+        ref['aux_loss'] = model.aux.detach().float().reshape(())
     for name, p in model.named_parameters():
         ref['grad.' + name] = p.grad.detach().float()
 
@@ -222,7 +263,7 @@ def build_reference(model, cfg, vocab, seed, directory):
     model.zero_grad()
     for _ in range(ADAMW['steps']):
         opt.zero_grad()
-        step_loss = F.cross_entropy(model(ids).reshape(-1, vocab), targets.reshape(-1))
+        step_loss = loss_fn(model, cfg, ids, targets)
         step_loss.backward()
         norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), ADAMW['clip'])))
         losses.append(float(step_loss))
@@ -300,6 +341,17 @@ def main():
     llama = Llama(llama_cfg)
     init_weights(llama, llama_cfg['num_hidden_layers'], seed=4321)
     build_reference(llama, llama_cfg, 96, 4321, os.path.join(OUT, 'llama-tiny'))
+
+    mixtral_cfg = {
+        **llama_cfg, 'model_type': 'mixtral', 'architectures': ['MixtralForCausalLM'], 'intermediate_size': 32,
+        'num_local_experts': 4, 'num_experts_per_tok': 2, 'router_aux_loss_coef': 0.02,
+    }
+    mixtral = Llama(mixtral_cfg)
+    init_weights(mixtral, mixtral_cfg['num_hidden_layers'], seed=777)
+    with torch.no_grad():  # a sharper router so no token sits near a routing tie
+        for layer in mixtral.model.layers:
+            layer.block_sparse_moe.gate.weight.mul_(20)
+    build_reference(mixtral, mixtral_cfg, 96, 777, os.path.join(OUT, 'mixtral-tiny'))
 
 
 if __name__ == '__main__':

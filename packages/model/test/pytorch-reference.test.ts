@@ -11,7 +11,7 @@ const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 const LOGITS_TOL = { atol: 1e-5, rtol: 1e-4 };
 const GRAD_TOL = { atol: 1e-6, rtol: 1e-4 };
 
-for (const name of ['gpt2-tiny', 'llama-tiny']) {
+for (const name of ['gpt2-tiny', 'llama-tiny', 'mixtral-tiny']) {
   describe(`PyTorch reference: ${name}`, () => {
     it('logits, loss and every parameter gradient match', async () => {
       const model = (await loadModel(join(FIXTURES, name))) as DecoderLM;
@@ -26,8 +26,9 @@ for (const name of ['gpt2-tiny', 'llama-tiny']) {
       expect([...logits.shape]).toEqual(get('logits').shape);
       expectClose(logits.data(), get('logits').data, LOGITS_TOL.atol, LOGITS_TOL.rtol, 'logits');
 
-      const loss = model.loss(input, targets);
+      const loss = model.loss(input, targets); // + router_aux_loss_coef × Σ layer aux losses for MoE
       expect(loss.item()).toBeCloseTo(get('loss').data[0]!, 5);
+      if (ref.tensors.has('aux_loss')) expect(model.auxLoss()!.item()).toBeCloseTo(0.02 * get('aux_loss').data[0]!, 6);
       loss.backward();
 
       const grads = new Map<string, HostArray>();
