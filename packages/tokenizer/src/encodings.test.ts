@@ -25,6 +25,8 @@ describe('getEncoding matches tiktoken', () => {
       const ref = get_encoding(name as TiktokenEncoding);
       reference.set(name, ref);
       const enc = getEncoding(name);
+      const ranks = enc.ranks;
+      expect(enc.vocabSize).toBe(Math.max(ranks.size - 1, ...enc.specialTokens.values()) + 1);
       for (const text of SAMPLES) {
         expect(Array.from(enc.encode(text))).toEqual(Array.from(ref.encode(text)));
         expect(enc.decode(enc.encode(text))).toBe(text);

@@ -28,6 +28,9 @@ interface EncoderJson {
   bpe_ranks: string;
 }
 
+/** n_vocab of each encoding (ranks and special tokens), so vocabSize needs no rank loading. */
+const VOCAB_SIZES: Record<EncodingName, number> = { gpt2: 50257, r50k_base: 50257, p50k_base: 50281, cl100k_base: 100277, o200k_base: 200019 };
+
 const require = createRequire(import.meta.url);
 const cache = new Map<EncodingName, Tokenizer>();
 
@@ -58,6 +61,7 @@ export function getEncoding(name: EncodingName): Tokenizer {
       specialTokens: json.special_tokens,
       ranks: () => RankTable.fromCompact(encoderJson(name).bpe_ranks),
       core: () => get_encoding(name as TiktokenEncoding),
+      vocabSize: VOCAB_SIZES[name],
     });
     cache.set(name, tok);
   }

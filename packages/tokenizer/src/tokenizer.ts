@@ -24,6 +24,8 @@ export interface TokenizerSpec {
   specialTokens?: Record<string, number>;
   /** A ready tiktoken core; default: built from the ranks with `new Tiktoken(...)`. */
   core?: () => Tiktoken;
+  /** One past the highest id, when known without loading the ranks. Default: computed. */
+  vocabSize?: number;
 }
 
 /** Pieces at least this many UTF-8 bytes long skip tiktoken's quadratic merge for our heap merge. */
@@ -56,12 +58,14 @@ export class Tokenizer {
   private flatTable: { bytes: Uint8Array; offsets: Uint32Array } | undefined;
   private policies = new Map<string, SpecialPolicy>();
   private freed = false;
+  private readonly knownVocabSize: number | undefined;
 
   constructor(spec: TokenizerSpec) {
     this.name = spec.name;
     this.pattern = spec.pattern;
     this.specialTokens = new Map(Object.entries(spec.specialTokens ?? {}));
     this.ranksOrLoader = spec.ranks;
+    this.knownVocabSize = spec.vocabSize;
     this.spaceSafe = isSpaceBoundaryPattern(spec.pattern);
     if (spec.ranks instanceof RankTable) checkRanks(spec.ranks, this.specialTokens, spec.name);
     this.coreFactory = spec.core ?? (() => new Tiktoken(this.ranks.toCompact(), Object.fromEntries(this.specialTokens), this.pattern));
@@ -75,6 +79,7 @@ export class Tokenizer {
 
   /** One past the highest id (ranks and special tokens). */
   get vocabSize(): number {
+    if (this.knownVocabSize !== undefined) return this.knownVocabSize;
     let max = this.ranks.size - 1;
     for (const id of this.specialTokens.values()) max = Math.max(max, id);
     return max + 1;
@@ -204,9 +209,9 @@ export class Tokenizer {
     return b;
   }
 
-  /** The id of a token given by its exact bytes, if it is one (special tokens by their text). */
+  /** The id of the token with exactly these bytes, if there is one (special tokens match by their text). */
   tokenId(bytes: Uint8Array): number | undefined {
-    return this.ranks.byKey.get(bytesKey(bytes));
+    return this.ranks.byKey.get(bytesKey(bytes)) ?? this.specialTokens.get(new TextDecoder().decode(bytes));
   }
 
   /** All token bytes in one buffer, with `offsets[id]..offsets[id + 1]` per id (empty for gaps). */
