@@ -14,19 +14,22 @@ interface CheckOptions {
   sizes: number[];
   /** Start Xvfb when DISPLAY is unset (default true; `--no-xvfb` to see what happens without X). */
   xvfb: boolean;
+  /** gpu.js precision to ask for (default: single). */
+  precision: 'single' | 'unsigned';
   /** Skip the conformance suite (default false). */
   skipConformance: boolean;
 }
 
 function parseArgs(argv: string[]): CheckOptions {
-  const o: CheckOptions = { mode: 'gpu', sizes: [256, 512, 1024], xvfb: true, skipConformance: false };
+  const o: CheckOptions = { mode: 'gpu', sizes: [256, 512, 1024], xvfb: true, precision: 'single', skipConformance: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--mode') o.mode = argv[++i] as GpuMode;
     else if (a === '--sizes') o.sizes = argv[++i]!.split(',').map(Number);
     else if (a === '--no-xvfb') o.xvfb = false;
+    else if (a === '--precision') o.precision = argv[++i] as 'single' | 'unsigned';
     else if (a === '--no-conformance') o.skipConformance = true;
-    else throw new Error(`gpu-check: unknown argument '${a}' (use --mode, --sizes, --no-xvfb, --no-conformance)`);
+    else throw new Error(`gpu-check: unknown argument '${a}' (use --mode, --precision, --sizes, --no-xvfb, --no-conformance)`);
   }
   return o;
 }
@@ -37,7 +40,7 @@ async function main(): Promise<number> {
   if (display !== null) console.log(`display: ${display.display ?? `none (${display.reason})`}${display.started ? ' — Xvfb started for this run' : ''}`);
   let info;
   try {
-    info = registerGpuBackend({ mode: opts.mode });
+    info = registerGpuBackend({ mode: opts.mode, precision: opts.precision });
   } catch (e) {
     const err = e as Error & { code?: string; hint?: string };
     console.log(`gpu backend: UNAVAILABLE — ${err.code ?? err.name}: ${err.message}`);
@@ -50,7 +53,7 @@ async function main(): Promise<number> {
   for (const note of bi.notes ?? []) console.log(`note: ${note}`);
 
   const rt = (findBackend('gpu') as GpuBackend).runtime;
-  console.log('\nmatmul f32 (N×N)·(N×N), tiled kernel, read-back included:');
+  console.log(`\nmatmul f32 (N×N)·(N×N), ${info.onGl && info.precision === 'single' ? 'tiled' : 'naive (the tiled kernel needs GL float textures)'} kernel, read-back included:`);
   for (const n of opts.sizes) {
     const host = new Float32Array(n * n).map((_, k) => Math.sin(k));
     const a = uploadStorage(rt, host, 'f32');

@@ -57,6 +57,7 @@ export class GpuBackend implements Backend {
       notes: [
         `gpu.js kernel class ${i.kernelClass}, precision '${i.precision}'`,
         ...(i.renderer === null ? [] : [`GL renderer: ${i.renderer}`]),
+        ...(i.precision === 'unsigned' ? ["precision 'unsigned': f32 packed in RGBA8 textures — up to 1 ulp lost per kernel, NaN/±Inf not kept, naive matmul only"] : []),
         ...(i.onGl ? [] : [`no GPU: running the gpu backend's kernels on ${i.kernelClass} because mode '${i.requestedMode}' was asked for`]),
         ...(i.onGl && i.renderer !== null && /llvmpipe|softpipe|swiftshader/i.test(i.renderer) ? ['software rasterizer: correct but CPU-speed'] : []),
       ],

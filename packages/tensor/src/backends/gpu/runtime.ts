@@ -27,7 +27,8 @@ export interface GpuRuntimeOptions {
   mode?: GpuMode;
   /**
    * gpu.js precision: `single` keeps f32 in float textures (default where OES_texture_float exists);
-   * `unsigned` packs each f32 into RGBA8 (devices without float textures).
+   * `unsigned` packs each f32 into RGBA8 for devices without float textures: lossy (values move by
+   * up to an ulp at every kernel boundary, NaN and ±Inf are not kept) and without the tiled matmul.
    */
   precision?: 'single' | 'unsigned';
 }
@@ -114,7 +115,9 @@ export class GpuRuntime {
       kernelClass = (k as unknown as { kernel: object }).kernel.constructor.name;
       k.destroy();
     } catch (cause) {
-      throw unavailable(requestedMode, `the probe kernel failed: ${(cause as Error).message}`, cause);
+      const message = (cause as Error).message;
+      const lossy = /single precision/i.test(message) ? " (this device has no float textures: pass { precision: 'unsigned' } to accept lossy RGBA8 storage)" : '';
+      throw unavailable(requestedMode, `the probe kernel failed: ${message}${lossy}`, cause);
     }
     checkKernelClass(requestedMode, kernelClass);
     const onGl = GL_KERNELS.has(kernelClass);

@@ -37,7 +37,8 @@ export function matmul(rt: GpuRuntime, a: View, b: View, variant?: MatmulVariant
   const d = dimsOf(a, b);
   // NOTE: below ~64³ multiply-adds per matrix the four tiled shaders cost more (compile and launch) than they save.
   const pick = variant ?? (d.m * d.n * d.k >= TILED_MIN_WORK ? 'tiled' : 'naive');
-  if (pick === 'naive' || !rt.info.onGl) return naive(rt, a, b, d);
+  // NOTE: vec4 (Array(4)) textures exist only with float textures on GL: precision 'single'.
+  if (pick === 'naive' || !rt.info.onGl || rt.info.precision !== 'single') return naive(rt, a, b, d);
   return tiled(rt, a, b, d);
 }
 
