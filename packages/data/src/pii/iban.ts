@@ -11,7 +11,8 @@ export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
   VG: 24, XK: 20,
 };
 
-const CANDIDATE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){3,8}(?![A-Za-z0-9])/g;
+// Groups of exactly four (each optionally after one space), then a shorter tail: no ambiguous splits, so no backtracking blow-up on long capital/digit runs.
+const CANDIDATE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
 
 /** True when the compact IBAN has its country's length and its mod-97 remainder is 1. */
 export function ibanValid(compact: string): boolean {

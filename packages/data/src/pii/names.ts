@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { COMMON_WORDS } from './common-words.js';
 import type { PiiMatch } from './match.js';
+import { SpanMask } from './span-mask.js';
 
 const require = createRequire(import.meta.url);
 
@@ -52,9 +53,11 @@ const TITLES = new Set('President Speaker Chairman Chairwoman Chair Chief Justic
 export function findNames(text: string): PiiMatch[] {
   const out: PiiMatch[] = [];
   const names = loadFirstNames();
+  const taken = new SpanMask(text.length);
   for (const m of text.matchAll(HONORIFIC)) {
     if (TITLES.has(m[1].split(' ')[0])) continue;
     const start = m.index! + m[0].length - m[1].length;
+    taken.claim(start, m.index! + m[0].length);
     out.push({ type: 'name', start, end: m.index! + m[0].length });
   }
   // NOTE: exec with a manual restart one word later, so "Dear John Smith" tries "John Smith" after "Dear John".
@@ -66,7 +69,7 @@ export function findNames(text: string): PiiMatch[] {
     if (!names.has(first) || NOT_SURNAMES.has(last) || NOT_SURNAMES.has(first) || COMMON_WORDS.has(last.toLowerCase())) continue;
     if (AMBIGUOUS.has(first) && sentenceStart(text, start)) continue;
     const end = start + m[0].length;
-    if (out.some((o) => start < o.end && end > o.start)) continue;
+    if (!taken.claim(start, end)) continue;
     out.push({ type: 'name', start, end });
   }
   return out.sort((a, b) => a.start - b.start);

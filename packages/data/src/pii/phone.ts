@@ -1,5 +1,6 @@
 // Phone number detection in international (+CC), North American and European national formats, with dolma's reference-context guard.
 import { inReferenceContext, isAlnumAt, type PiiMatch } from './match.js';
+import { SpanMask } from './span-mask.js';
 
 // Each alternative has bounded repetition and fixed separators, so matching stays linear.
 const INTERNATIONAL = /\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,6}/g;
@@ -18,6 +19,7 @@ const NATIONAL = /\b0\d{1,4}(?:[ .-]\d{2,4}){2,4}\b/g;
  */
 export function findPhones(text: string): PiiMatch[] {
   const found: PiiMatch[] = [];
+  const taken = new SpanMask(text.length);
   const add = (start: number, end: number, digits: number, min: number, max: number): void => {
     if (digits < min || digits > max) return;
     if (isAlnumAt(text, start - 1) || isAlnumAt(text, end)) return;
@@ -25,7 +27,7 @@ export function findPhones(text: string): PiiMatch[] {
     if (before === 47 || before === 61 || before === 46 || before === 36) return; // inside a URL path/query, a dotted number, or an amount
     if (text.charCodeAt(end) === 46 && /\d/.test(text[end + 1] ?? '')) return;
     if (inReferenceContext(text, start, end)) return;
-    if (found.some((m) => start < m.end && end > m.start)) return;
+    if (!taken.claim(start, end)) return;
     found.push({ type: 'phone', start, end });
   };
   if (text.includes('+')) {

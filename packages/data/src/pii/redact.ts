@@ -10,6 +10,7 @@ import { findIPv4, findIPv6 } from './ip.js';
 import type { PiiDetector, PiiMatch, PiiType } from './match.js';
 import { findNames } from './names.js';
 import { findPhones } from './phone.js';
+import { SpanMask } from './span-mask.js';
 
 /** How a detected span is rewritten. */
 export type RedactMode = 'redact' | 'replace' | 'mask' | 'hash';
@@ -51,10 +52,9 @@ const DETECTORS: Record<PiiType, PiiDetector> = {
 export function detectPii(text: string, types: readonly PiiType[] = DEFAULT_TYPES): PiiMatch[] {
   const wanted = PRIORITY.filter((t) => types.includes(t));
   const chosen: PiiMatch[] = [];
+  const taken = new SpanMask(text.length);
   for (const type of wanted) {
-    for (const m of DETECTORS[type](text)) {
-      if (!chosen.some((c) => m.start < c.end && m.end > c.start)) chosen.push(m);
-    }
+    for (const m of DETECTORS[type](text)) if (taken.claim(m.start, m.end)) chosen.push(m);
   }
   return chosen.sort((a, b) => a.start - b.start);
 }
