@@ -96,11 +96,13 @@ const HF_PASSTHROUGH = new Set([
   'architectures', 'transformers_version', 'torch_dtype', 'use_cache', 'bos_token_id', 'eos_token_id', 'pad_token_id',
   '_name_or_path', 'n_ctx', 'summary_type', 'summary_use_proj', 'summary_activation', 'summary_proj_to_labels',
   'summary_first_dropout', 'task_specific_params', 'reorder_and_upcast_attn', 'pretraining_tp', 'output_router_logits',
-  'router_jitter_noise', 'sliding_window', 'mask_token_id', 'id2label', 'label2id', 'tokenizer_class', 'prefix',
+  'mask_token_id', 'id2label', 'label2id', 'tokenizer_class', 'prefix',
+  'dtype', 'output_past', '_num_labels', 'gradient_checkpointing', 'return_dict', 'output_hidden_states', 'output_attentions',
+  'unk_token_id', 'sep_token_id', 'cls_token_id', 'decoder_start_token_id', 'is_decoder', 'n_special', 'predict_special_tokens',
 ]);
 
 /** Keys HF knows whose only supported value here is the HF default. */
-const HF_FIXED: Record<string, unknown> = { scale_attn_weights: true, scale_attn_by_inverse_layer_idx: false };
+const HF_FIXED: Record<string, unknown> = { scale_attn_weights: true, scale_attn_by_inverse_layer_idx: false, router_jitter_noise: 0, sliding_window: null };
 
 function configError(source: string, field: string, message: string, hint: string): ModelError {
   return new ModelError('MODEL_BAD_CONFIG', `${source}: ${field}: ${message}`, { hint, details: { field } });
