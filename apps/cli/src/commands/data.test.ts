@@ -104,7 +104,7 @@ describe('lmkit data', () => {
     const value = JSON.parse(r.stdout);
     expect(value.dtype).toBe('uint16');
     expect(value.val.tokens / (value.train.tokens + value.val.tokens)).toBeCloseTo(0.1, 1);
-    const shard = await openTokenShard(join(out, 'train_000000.bin'));
+    const shard = await openTokenShard(join(out, 'val_000000.bin')); // the first document opens the validation split
     const gpt2 = getEncoding('gpt2');
     const expected = [50256, ...gpt2.encodeOrdinary(speeches[0]!)];
     expect([...(await shard.read(0, expected.length))]).toEqual(expected);

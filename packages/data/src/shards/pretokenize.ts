@@ -38,8 +38,9 @@ export interface PretokenizeResult {
 /**
  * Tokenizes documents into llm.c/nanoGPT shards, each document preceded by the EOT token (so every
  * document, the first included, is delimited as in nanoGPT's fineweb.py). A document goes to
- * validation while validation holds less than `valFraction` of all tokens so far, so the split is
- * deterministic for a given input order and close to the requested fraction at any size.
+ * validation whenever validation holds less than `valFraction` of all tokens so far: the first
+ * document always does (as nanoGPT takes its first shard for validation), so a small corpus still
+ * gets a validation shard, and the split is deterministic and tracks the fraction at any size.
  */
 export async function pretokenize(docs: AsyncIterable<Document> | Iterable<Document>, options: PretokenizeOptions): Promise<PretokenizeResult> {
   const valFraction = options.valFraction ?? 0.01;
@@ -54,7 +55,7 @@ export async function pretokenize(docs: AsyncIterable<Document> | Iterable<Docum
     tokens[0] = options.encoder.eotToken;
     for (let i = 0; i < ids.length; i++) tokens[i + 1] = ids[i]!;
     const total = train.tokens + val.tokens + tokens.length;
-    const writer = valFraction > 0 && val.tokens + tokens.length / 2 <= valFraction * total ? val : train;
+    const writer = val.tokens < valFraction * total ? val : train;
     await writer.write(tokens);
     documents++;
     options.onProgress?.(train.tokens + val.tokens, documents);

@@ -76,10 +76,15 @@ describe('token shards', () => {
     expect(result.train.tokens + result.val.tokens).toBe(total);
     expect(Math.abs(result.val.tokens / total - 0.1)).toBeLessThan(0.01);
     expect(result.train.files.length).toBe(Math.ceil(result.train.tokens / 4000));
-    const first = await openTokenShard(result.train.files[0]!);
-    const head = await first.read(0, 12);
-    expect([...head]).toEqual([256, ...Buffer.from('document 0 ').subarray(0, 11)]);
-    await first.close();
+    // The first document opens the validation split; the next one opens training.
+    const val = await openTokenShard(result.val.files[0]!);
+    expect([...(await val.read(0, 12))]).toEqual([256, ...Buffer.from('document 0 ').subarray(0, 11)]);
+    await val.close();
+    const train = await openTokenShard(result.train.files[0]!);
+    expect([...(await train.read(0, 12))]).toEqual([256, ...Buffer.from('document 1 ').subarray(0, 11)]);
+    await train.close();
+    const tiny = await pretokenize(docs.slice(0, 3), { encoder, outDir: join(dir, 'tiny'), valFraction: 0.01 });
+    expect(tiny.val.files.length).toBe(1);
     const again = await pretokenize(docs, { encoder, outDir: join(dir, 'pre2'), valFraction: 0.1, shardTokens: 4000 });
     expect(readFileSync(again.val.files[0]!)).toEqual(readFileSync(result.val.files[0]!));
   });
