@@ -20,9 +20,9 @@ export class UnionFind {
   union(a: bigint, b: bigint): void {
     const ra = this.find(a);
     const rb = this.find(b);
+    if (ra === rb) return;
     if (!this.parent.has(ra)) this.parent.set(ra, ra);
     if (!this.parent.has(rb)) this.parent.set(rb, rb);
-    if (ra === rb) return;
     if (ra < rb) this.parent.set(rb, ra);
     else this.parent.set(ra, rb);
   }
