@@ -51,11 +51,15 @@ describe('countParams equals the parameters the model holds', () => {
     'gpt2 no bias, parallel, alibi': { model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 4, vocab_size: 70, pad_vocab_multiple: 64, bias: false, parallel_block: true, position_embedding: 'alibi', tie_word_embeddings: false },
     mixtral: { model_type: 'mixtral', hidden_size: 32, num_attention_heads: 4, num_key_value_heads: 1, num_hidden_layers: 2, intermediate_size: 16, vocab_size: 30, num_local_experts: 4 },
     encoder: { model_type: 'lmkit-encoder', hidden_size: 32, num_attention_heads: 4, num_hidden_layers: 2, intermediate_size: 64, vocab_size: 30, max_position_embeddings: 16 },
+    'llama with explicit head_dim': { model_type: 'llama', hidden_size: 16, head_dim: 8, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 1, intermediate_size: 24, vocab_size: 30 },
   } as const;
   for (const [name, config] of Object.entries(configs)) {
-    it(name, () => {
-      const model = createModel(config);
+    it(`${name}, and every parameter gets a gradient`, () => {
+      const model = createModel(config, { seed: 4 });
       expect(model.parameters().reduce((n, p) => n + p.size, 0)).toBe(countParams(model.spec));
+      const tokens = Array.from({ length: 2 }, (_, b) => Array.from({ length: 8 }, (_, t) => (b * 7 + t * 3) % 30));
+      model.loss(ids(tokens), ids(tokens.map((r) => r.map((v) => (v + 1) % 30)))).backward();
+      for (const [n, p] of model.namedParameters()) expect(p.grad, n).not.toBeNull();
     });
   }
   it('tiny preset is ~0.8M parameters', () => {
