@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Builds the PyTorch reference fixtures that @lmkit/model and @lmkit/train test against.
 
-Three tiny fixed-seed models written with Hugging Face tensor names and config.json:
+Four tiny fixed-seed models written with Hugging Face tensor names and config.json:
   gpt2-tiny/     GPT-2 (LayerNorm, learned positions, GELU-tanh, Conv1D weights stored (in, out), tied lm_head)
   llama-tiny/    LLaMA (RMSNorm, rotate-half RoPE, SwiGLU, GQA 4 query / 2 kv heads, untied lm_head)
+  encoder-tiny/  lmkit's EncoderLM (lmkit names; bidirectional, exact GELU, MLM head, tied), targets -100 except ~30%
   mixtral-tiny/  the LLaMA shape with Mixtral MoE layers (4 experts, top-2, renormalized gates); its loss adds
                  router_aux_loss_coef × the sum over layers of E·Σₑ fₑ·Pₑ (Switch), stored as aux_loss
 Each directory holds model.safetensors + config.json and reference.safetensors with, for one fixed
@@ -209,12 +210,48 @@ class Llama(torch.nn.Module):
         return self.lm_head(self.model.norm(x))
 
 
+class Encoder(torch.nn.Module):
+    """lmkit's EncoderLM with its own parameter names: pre-norm bidirectional blocks, BERT-style MLM head, tied decoder."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        c, f, v, eps = cfg['hidden_size'], cfg['intermediate_size'], cfg['vocab_size'], cfg['layer_norm_eps']
+        self.n_head = cfg['num_attention_heads']
+        self.embed = torch.nn.Embedding(v, c)
+        self.pos = torch.nn.Embedding(cfg['max_position_embeddings'], c)
+        self.blocks = torch.nn.ModuleList()
+        for _ in range(cfg['num_hidden_layers']):
+            b = torch.nn.Module()
+            b.norm1, b.norm2 = torch.nn.LayerNorm(c, eps=eps), torch.nn.LayerNorm(c, eps=eps)
+            b.attn = torch.nn.Module()
+            b.attn.qkv, b.attn.proj = torch.nn.Linear(c, 3 * c), torch.nn.Linear(c, c)
+            b.mlp = torch.nn.Module()
+            b.mlp.fc, b.mlp.proj = torch.nn.Linear(c, f), torch.nn.Linear(f, c)
+            self.blocks.append(b)
+        self.normF = torch.nn.LayerNorm(c, eps=eps)
+        self.mlmHead = torch.nn.Module()
+        self.mlmHead.dense, self.mlmHead.norm = torch.nn.Linear(c, c), torch.nn.LayerNorm(c, eps=eps)
+        self.mlmHead.bias = torch.nn.Parameter(torch.zeros(v))
+
+    def forward(self, ids):
+        b_, t, c = ids.shape[0], ids.shape[1], self.embed.weight.shape[1]
+        x = self.embed(ids) + self.pos(torch.arange(t))
+        for b in self.blocks:
+            q, k, v = b.attn.qkv(b.norm1(x)).split(c, dim=2)
+            q, k, v = (z.view(b_, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+            att = ((q @ k.transpose(-2, -1)) / math.sqrt(c // self.n_head)).softmax(-1)  # bidirectional: no mask
+            x = x + b.attn.proj((att @ v).transpose(1, 2).reshape(b_, t, c))
+            x = x + b.mlp.proj(F.gelu(b.mlp.fc(b.norm2(x))))
+        h = self.mlmHead.norm(F.gelu(self.mlmHead.dense(self.normF(x))))
+        return h @ self.embed.weight.T + self.mlmHead.bias
+
+
 def init_weights(model, n_layer, seed):
     """GPT-2 init (N(0, 0.02), residual projections /√(2L)), then norms and biases perturbed so the fixture exercises them."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.endswith('norm.weight') or name.endswith('layernorm.weight') or '.ln_' in name and name.endswith('weight'):
+            if name.endswith('norm.weight') or name.endswith('layernorm.weight') or '.ln_' in name and name.endswith('weight') or p.dim() == 1 and name.endswith('weight'):
                 p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
             elif name.endswith('bias'):
                 p.copy_(0.02 * torch.randn(p.shape, generator=g))
@@ -230,7 +267,7 @@ def loss_fn(model, cfg, ids, targets):
     return loss if aux is None else loss + cfg['router_aux_loss_coef'] * aux
 
 
-def build_reference(model, cfg, vocab, seed, directory):
+def build_reference(model, cfg, vocab, seed, directory, masked=False):
     os.makedirs(directory, exist_ok=True)
     weights = {k: v.detach().float().clone() for k, v in model.state_dict().items()}
     if 'lm_head.weight' in weights and cfg.get('tie_word_embeddings'):
@@ -244,6 +281,9 @@ def build_reference(model, cfg, vocab, seed, directory):
     g = torch.Generator().manual_seed(seed + 1)
     seq = torch.randint(0, vocab, (B, T + 1), generator=g)
     ids, targets = seq[:, :-1].contiguous(), seq[:, 1:].contiguous()
+    if masked:  # masked-LM: predict the input itself at ~30% of positions, -100 elsewhere
+        keep = torch.rand(ids.shape, generator=g) < 0.3
+        targets = torch.where(keep, ids, torch.full_like(ids, -100))
     logits = model(ids)
     loss = loss_fn(model, cfg, ids, targets)
     loss.backward()
@@ -352,6 +392,15 @@ def main():
         for layer in mixtral.model.layers:
             layer.block_sparse_moe.gate.weight.mul_(20)
     build_reference(mixtral, mixtral_cfg, 96, 777, os.path.join(OUT, 'mixtral-tiny'))
+
+    encoder_cfg = {
+        'model_type': 'lmkit-encoder', 'vocab_size': 96, 'hidden_size': 32, 'num_hidden_layers': 2, 'num_attention_heads': 4,
+        'intermediate_size': 64, 'max_position_embeddings': 16, 'layer_norm_eps': 1e-12, 'hidden_act': 'gelu',
+        'hidden_dropout_prob': 0.0, 'attention_probs_dropout_prob': 0.0, 'tie_word_embeddings': True,
+    }
+    encoder = Encoder(encoder_cfg)
+    init_weights(encoder, encoder_cfg['num_hidden_layers'], seed=99)
+    build_reference(encoder, encoder_cfg, 96, 99, os.path.join(OUT, 'encoder-tiny'), masked=True)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 const LOGITS_TOL = { atol: 1e-5, rtol: 1e-4 };
 const GRAD_TOL = { atol: 1e-6, rtol: 1e-4 };
 
-for (const name of ['gpt2-tiny', 'llama-tiny', 'mixtral-tiny']) {
+for (const name of ['gpt2-tiny', 'llama-tiny', 'mixtral-tiny', 'encoder-tiny']) {
   describe(`PyTorch reference: ${name}`, () => {
     it('logits, loss and every parameter gradient match', async () => {
       const model = (await loadModel(join(FIXTURES, name))) as DecoderLM;
