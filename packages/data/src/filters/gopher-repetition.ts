@@ -75,35 +75,35 @@ export function findDuplicates(items: readonly string[]): [number, number] {
   return [dups, chars];
 }
 
-// Two 26-bit prime moduli: a key is the pair (h1, h2); collisions ~2^-52 per pair of distinct n-grams.
-const P1 = 67108859;
-const P2 = 67108837;
-const B1 = 1000003;
-const B2 = 999983;
+// Two lanes of polynomial rolling hashes mod 2^32 (Math.imul: no division), with different odd bases;
+// a key is the pair (h1, h2). For n ≤ 10 small-integer coefficients a collision needs both lanes to
+// collide, ~2^-64 per pair of distinct n-grams on natural text.
+const B1 = 0x9e3779b1 | 0;
+const B2 = 0x85ebca77 | 0;
 
-/** Rolling double-modulus hashes of every n-gram of `ids`: n-gram i is (h1[i], h2[i]). Returns how many. */
+/** Rolling hashes of every n-gram of `ids`: n-gram i is (h1[i], h2[i]). Returns how many. */
 export function nGramKeys(ids: Int32Array, n: number, h1: Int32Array, h2: Int32Array): number {
   const m = ids.length - n + 1;
   if (m <= 0) return 0;
   let pow1 = 1;
   let pow2 = 1;
   for (let k = 0; k < n - 1; k++) {
-    pow1 = (pow1 * B1) % P1;
-    pow2 = (pow2 * B2) % P2;
+    pow1 = Math.imul(pow1, B1);
+    pow2 = Math.imul(pow2, B2);
   }
   let a = 0;
   let b = 0;
   for (let k = 0; k < n; k++) {
-    a = (a * B1 + ids[k] + 1) % P1;
-    b = (b * B2 + ids[k] + 1) % P2;
+    a = (Math.imul(a, B1) + ids[k] + 1) | 0;
+    b = (Math.imul(b, B2) + ids[k] + 1) | 0;
   }
   h1[0] = a;
   h2[0] = b;
   for (let i = 1; i < m; i++) {
     const out = ids[i - 1] + 1;
     const inn = ids[i + n - 1] + 1;
-    a = (((a - ((out * pow1) % P1) + P1) % P1) * B1 + inn) % P1;
-    b = (((b - ((out * pow2) % P2) + P2) % P2) * B2 + inn) % P2;
+    a = (Math.imul((a - Math.imul(out, pow1)) | 0, B1) + inn) | 0;
+    b = (Math.imul((b - Math.imul(out, pow2)) | 0, B2) + inn) | 0;
     h1[i] = a;
     h2[i] = b;
   }
