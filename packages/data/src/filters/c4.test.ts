@@ -20,6 +20,11 @@ describe('c4Filter', () => {
     expect(r.text).toBe([page(5), `A ${'x'.repeat(1000)} word.`].join('\n'));
   });
 
+  it('keeps a line of exactly 3 words and drops one of 2', async () => {
+    const r = (await run(f, [page(5), 'Three words here.', 'Two words.'].join('\n'))) as Document;
+    expect(r.text).toBe([page(5), 'Three words here.'].join('\n'));
+  });
+
   it('strips citations, drops javascript and policy lines, keeps quotes as terminal', async () => {
     const text = [page(5), 'The war ended in 1945.[12] It was long.[citation needed]', 'Please enable JavaScript to view this page.', 'Read our privacy policy before you go.', 'He said "we are done."'].join('\n');
     const r = (await run(f, text)) as Document;
