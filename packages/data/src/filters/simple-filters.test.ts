@@ -56,8 +56,8 @@ describe('htmlFilter', () => {
     expect(await verdict(htmlFilter(), `${prose}<script>alert(1)</script>`)).toBe('html_script');
     expect(await verdict(htmlFilter(), 'if a < b and c > d then 3<4 holds.')).toBe('keep');
     // exactly 2 %: 7 markup characters in 350
-    expect(await verdict(htmlFilter(), `<b>${'x'.repeat(339)}</b>`)).toBe('keep');
-    expect(await verdict(htmlFilter(), `<b>${'x'.repeat(338)}</b>`)).toBe('html_markup');
+    expect(await verdict(htmlFilter(), `<b>${'x'.repeat(343)}</b>`)).toBe('keep');
+    expect(await verdict(htmlFilter(), `<b>${'x'.repeat(342)}</b>`)).toBe('html_markup');
   });
 });
 
