@@ -60,7 +60,7 @@ export class Transformer extends Module {
     const spec = this.spec;
     this.embed = this.registerModule('embed', new Embedding(spec.vocabSize, spec.dModel));
     this.pos = spec.positions === 'learned' ? this.registerModule('pos', new Embedding(spec.maxPositions, spec.dModel)) : null;
-    this.embedDrop = new Dropout(spec.embdDropout, this.rng);
+    this.embedDrop = this.registerModule('embedDrop', new Dropout(spec.embdDropout, this.rng));
     this.blocks = this.registerModule('blocks', new ModuleList(Array.from({ length: spec.nLayer }, () => new Block(spec, this.rng))));
     this.normF = this.registerModule('normF', makeNorm(spec));
   }
@@ -68,11 +68,6 @@ export class Transformer extends Module {
   /** Initializes every parameter GPT-2 style (subclasses call this after adding their heads). */
   protected initialize(options: ModelOptions): void {
     if (!options.skipInit) initGpt2(this, this.spec, this.rng);
-  }
-
-  override train(mode = true): this {
-    this.embedDrop.train(mode);
-    return super.train(mode);
   }
 
   /** ids (B, T) i32 → final hidden states (B, T, C), after the final norm. */
