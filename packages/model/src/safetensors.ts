@@ -1,5 +1,5 @@
 // The safetensors file format: an 8-byte little-endian header length, a JSON header, then raw tensor bytes.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { atomicWriteStream } from '@lmkit/core';
 import { ModelError } from './errors.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './internal/half.js';
@@ -108,11 +108,22 @@ export function parseSafetensors(bytes: Uint8Array, source = '<buffer>'): Safete
   return { tensors: new Map(entries.map(([name, entry]) => [name, entry])), metadata };
 }
 
-/** Reads and parses a `.safetensors` file. */
+/** Reads and parses a `.safetensors` file (in 1 GiB reads, so files past fs.readFile's 2 GiB limit load too). */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      bytes = Buffer.allocUnsafe(size);
+      for (let at = 0; at < size; ) {
+        const { bytesRead } = await handle.read(bytes, at, Math.min(2 ** 30, size - at), at);
+        if (bytesRead === 0) throw new Error(`file ended at byte ${at} of ${size}`);
+        at += bytesRead;
+      }
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     throw new ModelError('MODEL_BAD_SAFETENSORS', `${path}: cannot read (${(error as Error).message})`, { hint: 'check the path', cause: error });
   }
