@@ -142,13 +142,14 @@ export function modelConfigFor(run: RunConfig, dataVocabSize: number, source = '
     return cfg;
   }
   const preset = getPreset(run.preset ?? 'tiny') as ModelConfig & Record<string, unknown>;
-  const vocab = Math.max(Number(preset.vocab_size ?? 0), Math.ceil(needed / 64) * 64);
-  if (objective !== 'mlm') return { ...preset, vocab_size: vocab } as ModelConfig;
-  if (preset.model_type === 'lmkit-encoder') return { ...preset, vocab_size: vocab } as ModelConfig;
+  // NOTE: a grown vocabulary keeps its real size (so samplers never emit padding ids) and is padded to 64 for speed.
+  const vocab = needed <= Number(preset.vocab_size ?? 0) ? { vocab_size: preset.vocab_size } : { vocab_size: needed, pad_vocab_multiple: 64 };
+  if (objective !== 'mlm') return { ...preset, ...vocab } as ModelConfig;
+  if (preset.model_type === 'lmkit-encoder') return { ...preset, ...vocab } as ModelConfig;
   const width = Number(preset.n_embd ?? preset.hidden_size);
   return {
     model_type: 'lmkit-encoder',
-    vocab_size: vocab,
+    ...vocab,
     hidden_size: width,
     num_hidden_layers: Number(preset.n_layer ?? preset.num_hidden_layers),
     num_attention_heads: Number(preset.n_head ?? preset.num_attention_heads),
@@ -178,7 +179,7 @@ export function seqLenFor(run: RunConfig, context: number, source = 'config'): n
   return seqLen;
 }
 
-/** The objective for a run, given the model's (padded) vocabulary and the data's. */
+/** The objective for a run, given the model's real (unpadded) vocabulary and the data's; span sentinels are its top ids. */
 export function objectiveFor(name: ObjectiveName, modelVocabSize: number, dataVocabSize: number): Objective {
   if (name === 'mlm') return maskedLm({ maskTokenId: dataVocabSize, dataVocabSize });
   if (name === 'span') return spanCorruption({ vocabSize: modelVocabSize });

@@ -16,8 +16,8 @@ describe('run config', () => {
   });
   it('fits the preset vocabulary to data + objective and maps mlm to an encoder', () => {
     expect(modelConfigFor({}, 256)).toMatchObject({ model_type: 'gpt2', vocab_size: 256 });
-    expect(modelConfigFor({ objective: 'span' }, 256)).toMatchObject({ vocab_size: 384 });
-    expect(modelConfigFor({ objective: 'mlm' }, 1000)).toMatchObject({ model_type: 'lmkit-encoder', vocab_size: 1024, hidden_size: 128 });
+    expect(modelConfigFor({ objective: 'span' }, 256)).toMatchObject({ vocab_size: 356, pad_vocab_multiple: 64 });
+    expect(modelConfigFor({ objective: 'mlm' }, 1000)).toMatchObject({ model_type: 'lmkit-encoder', vocab_size: 1001, pad_vocab_multiple: 64, hidden_size: 128 });
     expect(() => modelConfigFor({ model: { model_type: 'gpt2', vocab_size: 100 } }, 256)).toThrow(/model.vocab_size 100 is smaller than the 256 ids/);
     expect(() => modelConfigFor({ objective: 'mlm', model: { model_type: 'gpt2' } }, 256)).toThrow(/needs an encoder/);
   });

@@ -61,7 +61,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   const { model, config } = createRunModel(run, dataset.maxTokenId, source);
   const seqLen = seqLenFor(run, model.spec.maxPositions, source);
   const objectiveName = run.objective ?? 'clm';
-  const objective = objectiveFor(objectiveName, model.spec.vocabSize, dataset.maxTokenId);
+  const objective = objectiveFor(objectiveName, model.spec.realVocabSize, dataset.maxTokenId);
   const steps = run.steps ?? 1000;
   const result = await train({
     model: fromLmkitModel(model),
