@@ -1,3 +1,4 @@
+// Tests of saveModel/loadModel: Hugging Face names and layouts, round trips, hub-style files, and error messages.
 import { mkdtemp, readFile, readdir, writeFile, mkdir, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// Tests of GPT-2 initialization statistics, parameter counts per config, and the encoder/decoder attention direction.
 import { describe, expect, it } from 'vitest';
 import { expectClose, ids } from '../test/helpers.js';
 import { DecoderLM } from './decoder-lm.js';

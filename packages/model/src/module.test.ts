@@ -1,3 +1,4 @@
+// Tests of the Module base (names, state dicts, modes) and the shapes and values of the basic layers.
 import { describe, expect, it } from 'vitest';
 import { createRng, randn, tensor } from '@lmkit/tensor';
 import { ids } from '../test/helpers.js';

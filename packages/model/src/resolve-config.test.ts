@@ -1,3 +1,4 @@
+// Tests of config validation: HF defaults, accepted hub keys, errors naming the field; countParams and flopsPerToken.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { countParams, flopsPerToken } from './flops.js';

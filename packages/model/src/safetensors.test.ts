@@ -1,3 +1,4 @@
+// Tests of the safetensors format: exact byte layout, ordering, dtype round trips, rounding, and malformed files.
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

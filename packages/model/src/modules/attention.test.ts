@@ -1,3 +1,4 @@
+// Tests of attention: GQA/MQA equal MHA with repeated heads, explicit vs fused scores, ALiBi slopes, and the KV cache.
 import { describe, expect, it } from 'vitest';
 import { createRng, randn, type Tensor } from '@lmkit/tensor';
 import { expectClose, ids } from '../../test/helpers.js';

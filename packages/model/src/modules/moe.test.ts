@@ -1,3 +1,4 @@
+// Tests of the MoE layer: routing and load-balancing loss on hand cases, top-k renormalization, and gradients.
 import { describe, expect, it } from 'vitest';
 import { add, createRng, randn, sum, tensor } from '@lmkit/tensor';
 import { expectClose } from '../../test/helpers.js';
