@@ -26,12 +26,15 @@ export interface MixOptions {
 
 /** Per-source outcome of a mix. */
 export interface MixSourceReport {
+  /** The source's name. */
   name: string;
   /** Requested share of tokens (weight / Σ weights). */
   targetShare: number;
   /** Achieved share of emitted tokens. */
   share: number;
+  /** Tokens emitted from this source. */
   tokens: number;
+  /** Documents emitted from this source. */
   documents: number;
   /** Passes started over the source (> 1 means it was repeated). */
   epochs: number;
@@ -41,8 +44,11 @@ export interface MixSourceReport {
 
 /** What {@link mixSources} did. */
 export interface MixReport {
+  /** Tokens emitted in all. */
   tokens: number;
+  /** Documents emitted in all. */
   documents: number;
+  /** One entry per source, in input order. */
   sources: MixSourceReport[];
 }
 

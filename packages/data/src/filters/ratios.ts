@@ -27,14 +27,23 @@ export interface RatioOptions {
 
 /** All ratios the filter looks at, for reports and for callers that only want statistics. */
 export interface TextRatios {
+  /** (`#` + `...` + `…`) per word. */
   symbolWord: number;
+  /** Non-space characters that are not letters, digits or marks ÷ characters. */
   nonAlphaNumeric: number;
+  /** ASCII digits ÷ characters. */
   digit: number;
+  /** Uppercase letters ÷ letters. */
   uppercase: number;
+  /** Whitespace ÷ characters. */
   whitespace: number;
+  /** `()[]{}` ÷ characters. */
   parentheses: number;
+  /** Longest word, in characters. */
   longestWord: number;
+  /** Mean length of non-empty lines. */
   meanLineLength: number;
+  /** Longest line, in characters. */
   longestLine: number;
 }
 
