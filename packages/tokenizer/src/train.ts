@@ -87,7 +87,11 @@ export async function trainBpe(
     pieces += found.length;
     for (let i = 0; i < found.length; i++) {
       const p = found[i];
-      textCounts.set(p, (textCounts.get(p) ?? 0) + 1);
+      const c = textCounts.get(p);
+      if (c !== undefined) textCounts.set(p, c + 1);
+      // NOTE: V8 keeps long matches as slices of the whole chunk; copy new keys so the map does not keep
+      // every chunk alive (memory must follow the distinct words, not the corpus).
+      else textCounts.set(p.length < 13 ? p : (' ' + p).slice(1), 1);
     }
   };
   const countSegment = (text: string): void => {
