@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finewebFilter } from './fineweb.js';
+import { finewebFilter, TERMINAL_PUNCTUATION } from './fineweb.js';
 import { uniqueWords, verdict } from './test-helpers.js';
 
 const f = finewebFilter();
@@ -36,6 +36,11 @@ describe('finewebFilter (FineWeb defaults)', () => {
     expect(await verdict(finewebFilter({ shortLineThr: 1 }), ok)).toBe('keep');
     const listy = Array.from({ length: 10 }, (_, i) => uniqueWords(1, 6, i)[0] + '.').join('\n');
     expect(await verdict(finewebFilter({ shortLineThr: 1 }), listy)).toBe('list_ratio');
+  });
+
+  it('terminal punctuation is datatrove\'s: Sentence_Terminal plus closing quotes, not "…" or ";"', () => {
+    for (const ch of ['.', '!', '?', '。', '।', '؟', '"', '\u201d', '\u{11141}']) expect(TERMINAL_PUNCTUATION.test(ch)).toBe(true);
+    for (const ch of ['…', ';', ':', ',', "'", 'a']) expect(TERMINAL_PUNCTUATION.test(ch)).toBe(false);
   });
 
   it('empty documents are dropped', async () => {

@@ -17,14 +17,24 @@ export interface FineWebOptions {
   charDuplicatesRatio?: number;
   /** Maximum newlines per word (list-like pages). Default 0.3. */
   newLineRatio?: number;
-  /** Characters that end a sentence. Default datatrove's TERMINAL_PUNCTUATION (many scripts). */
+  /** Characters that end a sentence. Default {@link TERMINAL_PUNCTUATION} (datatrove's set). */
   stopChars?: readonly string[];
 }
 
-/** Sentence-final punctuation across scripts (a subset of datatrove's TERMINAL_PUNCTUATION). */
-export const TERMINAL_PUNCTUATION: readonly string[] = [
-  '.', '!', '?', '…', '‼', '‽', '⁇', '⁈', '⁉', '。', '．', '！', '？', '｡', '؟', '۔', '।', '॥', '။', '።', '፧', '፨', '᙮', '᠃', '᠉', '⸮', '⸼', '꓿', '꘎', '꘏', '꛳', '꛷', '︒', '﹒', '﹖', '﹗', '\u06d4', '\u0964',
-];
+/**
+ * datatrove's TERMINAL_PUNCTUATION: the Unicode Sentence_Terminal characters (`.` `!` `?` `。` `।` `؟` …,
+ * 170 of them) plus the closing quotes `"` and `”`. Note that `…`, `;` and `:` are not terminal.
+ * Tested against one character (a code point), e.g. the last one of a line.
+ */
+export const TERMINAL_PUNCTUATION = /^[\p{Sentence_Terminal}"\u201d]$/u;
+
+/** The last code point of a string ('' for an empty one). */
+function lastCodePoint(s: string): string {
+  const n = s.length;
+  if (n === 0) return '';
+  const c = s.charCodeAt(n - 1);
+  return c >= 0xdc00 && c <= 0xdfff && n > 1 ? s.slice(n - 2) : s[n - 1];
+}
 
 /** Drops pages FineWeb's filter rejects: `empty`, `line_punct_ratio`, `short_line_ratio`, `char_dup_ratio`, `list_ratio`. */
 export function finewebFilter(options: FineWebOptions = {}): Step {
@@ -37,7 +47,8 @@ export function finewebFilter(options: FineWebOptions = {}): Step {
     newLineRatio: 0.3,
     ...options,
   };
-  const stop = new Set(options.stopChars ?? TERMINAL_PUNCTUATION);
+  const custom = options.stopChars === undefined ? undefined : new Set(options.stopChars);
+  const isStop = (ch: string): boolean => (custom === undefined ? TERMINAL_PUNCTUATION.test(ch) : custom.has(ch));
   return {
     name: 'fineweb',
     process(doc: Document): Document | Drop {
@@ -47,7 +58,7 @@ export function finewebFilter(options: FineWebOptions = {}): Step {
       let punct = 0;
       let short = 0;
       for (const l of lines) {
-        if (stop.has(l[l.length - 1])) punct++;
+        if (isStop(lastCodePoint(l))) punct++;
         if (l.length <= o.shortLineLength) short++;
       }
       const punctRatio = punct / lines.length;
