@@ -111,6 +111,21 @@ describe('lmkit data', () => {
     await shard.close();
   });
 
+  it('clean --config: takes steps from a YAML file, flags override inputs and output', async () => {
+    const config = join(dir, 'pipeline.yaml');
+    writeFileSync(config, ['inputs: [ignored.jsonl]', 'outDir: ignored', 'steps:', '  - type: gopher_quality', '    options: { minDocWords: 1000000 }', 'dedup: []', ''].join('\n'));
+    const out = join(dir, 'configured');
+    const r = await lmkit('--json', 'data', 'clean', corpus, '--out', out, '--config', config);
+    expect(r.code, r.stderr).toBe(0);
+    const value = JSON.parse(r.stdout);
+    expect(value.stats.steps.map((s: { name: string }) => s.name)).toEqual(['reader', 'gopher_quality']);
+    expect(value.stats.outputDocuments).toBe(0); // every speech is under a million words
+    writeFileSync(config, 'steps: [nope]\n');
+    const bad = await lmkit('data', 'clean', corpus, '--out', join(dir, 'bad-config'), '--config', config);
+    expect(bad.code).toBe(EXIT.failure);
+    expect(bad.stderr).toContain('DATA_UNKNOWN_STEP');
+  });
+
   it('exits with the usage code on bad arguments', async () => {
     expect((await lmkit('data', 'pretokenize', corpus, '--out', join(dir, 'x'))).code).toBe(EXIT.usage);
     expect((await lmkit('data', 'clean', join(dir, 'missing.jsonl'), '--out', join(dir, 'y'))).code).toBe(EXIT.usage);

@@ -170,6 +170,26 @@ describe('runPipeline', () => {
   });
 });
 
+describe('span de-duplication through the runner', () => {
+  it('removes repeated 3-sentence spans after the first occurrence, the same with 2 ranks as with 1', async () => {
+    const boiler = 'Subscribe to our newsletter today. All rights are reserved by the owners. Read our privacy notice now.';
+    // NOTE: dedup normalization maps digits to 0, so sentences differ by words, not numbers.
+    const word = (n: number): string => (n + 1).toString(26).replace(/[0-9]/g, (c) => 'qrstuvwxyz'[Number(c)]!);
+    const unique = (d: number) => Array.from({ length: 12 }, (_, i) => `Document ${word(d)} sentence ${word(i)} talks about topic ${word(d * 100 + i)} in plain words.`).join(' ');
+    const path = join(dir, 'spans.jsonl');
+    writeFileSync(path, Array.from({ length: 30 }, (_, d) => JSON.stringify({ id: `doc${d}`, text: `${unique(d)} ${boiler}` })).join('\n') + '\n');
+    const cfg = (out: string): PipelineConfig => ({ inputs: [path], outDir: join(dir, out), dedup: ['sentence_dedup'], chunkBytes: 3000 });
+    const single = await runPipeline(cfg('spans1'), { progress: 'silent' });
+    await Promise.all([1, 0].map((rank) => runPipeline(cfg('spans2'), { rank, worldSize: 2, progress: 'silent' })));
+    const docs = outputDocs(single.outDir).map((l) => JSON.parse(l) as { id: string; text: string });
+    expect(outputDocs(join(dir, 'spans2'))).toEqual(outputDocs(single.outDir));
+    expect(docs.length).toBe(30);
+    expect(docs.filter((d) => d.text.includes('Subscribe to our newsletter'))).toHaveLength(1);
+    expect(docs.find((d) => d.text.includes('Subscribe'))?.id).toBe('doc0');
+    expect(single.stats.steps.at(-1)).toMatchObject({ name: 'sentence_dedup', in: 30, kept: 30, dropped: 0 });
+  });
+});
+
 describe('rankFromEnv', () => {
   it('reads Slurm, Kubernetes and lmkit variables', () => {
     expect(rankFromEnv({})).toBeUndefined();
