@@ -51,6 +51,8 @@ export interface GpuRuntimeInfo {
   maxTextureSize: number | null;
   /** True when the kernels run on GL (a GPU or a software rasterizer), false for the CPU opt-in modes. */
   onGl: boolean;
+  /** Render targets one kernel can write (WEBGL_draw_buffers / WebGL2), 1 without multiple render targets. */
+  drawBuffers: number;
 }
 
 /** Live textures made by gpu backend kernels and not yet deleted (a leak shows up here). */
@@ -134,8 +136,10 @@ export class GpuRuntime {
       renderer = String(gl.getParameter(debug === null ? gl.RENDERER : debug.UNMASKED_RENDERER_WEBGL));
       maxTextureSize = Number(gl.getParameter(gl.MAX_TEXTURE_SIZE));
     }
+    const features = (this.gpu as unknown as { Kernel: { features?: { kernelMap?: boolean; channelCount?: number } } }).Kernel.features;
+    const drawBuffers = onGl && features?.kernelMap === true ? Number(features.channelCount ?? 1) : 1;
     return {
-      requestedMode, kernelClass, mode: modeName(kernelClass), precision: this.precision, shaderFloatBits, renderer, maxTextureSize, onGl,
+      requestedMode, kernelClass, mode: modeName(kernelClass), precision: this.precision, shaderFloatBits, renderer, maxTextureSize, onGl, drawBuffers,
     };
   }
 
@@ -180,6 +184,35 @@ export class GpuRuntime {
       });
     }
     return out;
+  }
+
+  /**
+   * Runs a kernel that also writes `subKernels.length` extra render targets (gpu.js kernel map:
+   * each sub-kernel is an identity function the main source calls with the value to store).
+   * Returns [main output, ...sub outputs], every texture owned by the caller.
+   */
+  runMap(spec: KernelSpec & { subKernels: readonly string[] }, args: unknown[]): Texture[] {
+    let k = this.kernels.get(spec.key);
+    if (k === undefined) {
+      const subs: Record<string, string> = {};
+      spec.subKernels.forEach((name, i) => { subs[`s${i}`] = `function ${name}(v) { return v; }`; });
+      k = this.gpu.createKernelMap(subs as never, spec.source as never, {
+        output: spec.output, pipeline: true, immutable: true, precision: this.precision, tactic: 'precision',
+        ...(spec.returnType === undefined ? {} : { returnType: spec.returnType }),
+      } as never) as unknown as IKernelRunShortcut;
+      this.kernels.set(spec.key, k);
+    }
+    const out = (k as unknown as (...a: unknown[]) => Record<string, Texture>)(...args);
+    const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
+    const textures = [out.result!, ...spec.subKernels.map((_, i) => out[`s${i}`]!)];
+    textureStats.live += textures.length;
+    if (cls !== this.info.kernelClass) {
+      throw new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu: kernel '${spec.key}' fell back from ${this.info.kernelClass} to ${cls}`, {
+        hint: 'this is a bug in the gpu backend (a shader that did not compile); run the op on the cpu backend meanwhile',
+        details: { kernel: spec.key, expected: this.info.kernelClass, got: cls },
+      });
+    }
+    return textures;
   }
 
   /** Uploads host floats to a new device texture of `data.length` elements. */

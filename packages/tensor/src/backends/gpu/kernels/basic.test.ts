@@ -161,7 +161,7 @@ describe.skipIf(env.rt === null)(`gpu elementwise/reduce/matmul kernels${env.rea
     return out;
   }
 
-  for (const variant of ['tiled', 'naive'] as const) {
+  for (const variant of ['tiled', 'strip', 'naive'] as const) {
     it(`${variant} matmul: odd shapes, transposed operands, broadcast batches`, () => {
       for (const [bt, m, k, n] of [[1, 1, 1, 1], [1, 7, 13, 5], [2, 3, 4, 9], [3, 17, 31, 6], [1, 64, 64, 64]] as const) {
         const a = Array.from(randomValues(bt * m * k, m + k));
