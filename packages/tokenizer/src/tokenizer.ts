@@ -249,7 +249,7 @@ export class Tokenizer {
 
   /** Decodes ids to text; invalid UTF-8 becomes U+FFFD (use {@link decodeBytes} to keep bytes exact). */
   decode(ids: ArrayLike<number>): string {
-    return new TextDecoder().decode(this.decodeBytes(ids));
+    return utf8Decoder.decode(this.decodeBytes(ids));
   }
 
   /** A decoder for ids arriving one by one that never splits a UTF-8 character. */
@@ -264,6 +264,8 @@ export class Tokenizer {
     this.freed = true;
   }
 }
+
+const utf8Decoder = new TextDecoder('utf-8');
 
 function pushAll(out: number[], ids: Uint32Array): void {
   for (let i = 0; i < ids.length; i++) out.push(ids[i]);
