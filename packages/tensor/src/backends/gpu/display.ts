@@ -34,9 +34,13 @@ export async function ensureDisplay(options: EnsureDisplayOptions = {}): Promise
   if (spawnSync('sh', ['-c', 'command -v Xvfb'], { stdio: 'ignore' }).status !== 0) {
     return { display: null, started: false, reason: 'no DISPLAY is set and Xvfb is not installed (apt-get install xvfb xauth libgl1-mesa-dri)', stop: noop };
   }
-  const child: ChildProcess = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '64x64x24', '-nolisten', 'tcp'], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-  });
+  const xvfbArgs = ['-displayfd', '3', '-screen', '0', '64x64x24', '-nolisten', 'tcp'];
+  // NOTE: a test runner kills its workers with a signal, which skips process 'exit' handlers; with
+  // setpriv's parent-death signal the kernel stops Xvfb whenever this process goes, however it goes.
+  const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { stdio: 'ignore' }).status === 0;
+  const child: ChildProcess = hasSetpriv
+    ? spawn('setpriv', ['--pdeathsig', 'SIGTERM', '--', 'Xvfb', ...xvfbArgs], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] })
+    : spawn('Xvfb', xvfbArgs, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const timeoutMs = options.timeoutMs ?? 10_000;
   let err = '';
   const display = await new Promise<string | null>((resolve) => {
