@@ -46,14 +46,15 @@ static inline uint64_t mod61(uint64_t x) {
   return x >= MERSENNE ? x - MERSENNE : x;
 }
 
-/* (a*x) mod 2^61-1 for a, x < 2^61, from 32-bit limbs (wasm has no 64x64->128 multiply). */
-static inline uint64_t mulmod61(uint64_t a, uint64_t x) {
+/* (a*x + b) mod 2^61-1 for a, x, b < 2^61, from 32-bit limbs (wasm has no 64x64->128 multiply). */
+static inline uint64_t muladdmod61(uint64_t a, uint64_t x, uint64_t b) {
   uint64_t al = a & 0xffffffffULL, ah = a >> 32, xl = x & 0xffffffffULL, xh = x >> 32;
   uint64_t lo = al * xl;              /* < 2^64 */
   uint64_t mid = ah * xl + al * xh;   /* < 2^62 */
   uint64_t hi = ah * xh;              /* < 2^58: weight 2^64 = 8 mod p */
   /* mid * 2^32 = (mid >> 29) * 2^61 + (mid & (2^29-1)) * 2^32 */
-  uint64_t s = (hi << 3) + (mid >> 29) + ((mid & 0x1fffffffULL) << 32) + (lo & MERSENNE) + (lo >> 61);
+  /* every term < 2^61 and there are six: s < 6 * 2^61 < 2^64, one folding step suffices. */
+  uint64_t s = (hi << 3) + (mid >> 29) + ((mid & 0x1fffffffULL) << 32) + (lo & MERSENNE) + (lo >> 61) + b;
   return mod61(s);
 }
 
@@ -73,7 +74,7 @@ void signature(const uint8_t *text, const uint32_t *starts, const uint32_t *ends
     uint32_t s = starts[i], e = ends[i + last];
     uint64_t x = mod61(xxh64(text + s, e - s, 0));
     for (uint32_t j = 0; j < n_hashes; j++) {
-      uint64_t v = mod61(mulmod61(a[j], x) + b[j]);
+      uint64_t v = muladdmod61(a[j], x, b[j]);
       if (v < out[j]) out[j] = v;
     }
   }
