@@ -130,6 +130,14 @@ describe('HTML and WARC', () => {
     expect(doc?.meta.title).toBe('A & B');
   });
 
+  it('decodes a page in its declared charset', async () => {
+    const latin1 = Buffer.from('<html><head><meta charset="windows-1252"></head><body><p>Caf\xe9 cr\xe8me \x80 5</p></body></html>', 'latin1');
+    const items = await collect(readDocuments(file('latin.html', latin1)));
+    expect(texts(items)).toEqual(['Café crème € 5']);
+    const broken = await collect(readDocuments(file('broken.html', Buffer.from([0x3c, 0x70, 0x3e, 0xff, 0x3c, 0x2f, 0x70, 0x3e]))));
+    expect(broken[0]).toMatchObject({ kind: 'bad', reason: 'invalid_utf8' });
+  });
+
   const record = (headers: Record<string, string>, body: string): Buffer => {
     const payload = Buffer.from(body);
     const head = ['WARC/1.0', ...Object.entries({ ...headers, 'Content-Length': String(payload.length) }).map(([k, v]) => `${k}: ${v}`)].join('\r\n');

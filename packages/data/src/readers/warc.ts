@@ -2,6 +2,7 @@
 import { basename } from 'node:path';
 import { decodedBytes, TruncatedInput } from './lines.js';
 import { htmlToText } from './html-text.js';
+import { decodeHtml } from './html.js';
 import type { ReadItem, ReaderOptions } from './record.js';
 
 /** One parsed WARC record: its headers (names lower-cased) and its payload bytes. */
@@ -71,7 +72,7 @@ function httpBody(payload: Uint8Array): { contentType: string; body: Uint8Array 
   const end = bytes.indexOf(CRLFCRLF);
   if (!bytes.subarray(0, 5).toString('latin1').startsWith('HTTP/') || end < 0) return { contentType: '', body: payload };
   const head = bytes.subarray(0, end).toString('latin1');
-  const contentType = /^content-type:\s*(.*)$/im.exec(head)?.[1] ?? '';
+  const contentType = /^content-type:\s*(.*?)\s*$/im.exec(head)?.[1] ?? '';
   return { contentType: contentType.toLowerCase(), body: bytes.subarray(end + 4) };
 }
 
@@ -96,7 +97,8 @@ export async function* readWarc(path: string, options: ReaderOptions = {}): Asyn
       if (type === 'conversion') text = Buffer.from(record.body).toString('utf8');
       else if (type === 'response') {
         const { contentType, body } = httpBody(record.body);
-        if (contentType === '' || contentType.includes('html')) text = htmlToText(Buffer.from(body).toString('utf8'));
+        // NOTE: web pages with broken UTF-8 are common; decode them leniently rather than lose the page.
+        if (contentType === '' || contentType.includes('html')) text = htmlToText(decodeHtml(body, contentType) ?? Buffer.from(body).toString('utf8'));
       }
       if (text === undefined) continue;
       const meta: Record<string, unknown> = { source: name };
