@@ -10,8 +10,8 @@ export interface SgemmBlock {
   col1: number;
 }
 
-/** Rows of the register micro-tile (MR in c/sgemm.c). */
-export const MICRO_ROWS = 6;
+/** Rows of the register micro-tile (MR in c/sgemm.c; checked against the module at init). */
+export const MICRO_ROWS = 4;
 /** Columns of the register micro-tile (NR in c/sgemm.c). */
 export const MICRO_COLS = 8;
 

@@ -6,6 +6,7 @@ import { WasmHeap } from './wasm-heap';
 import { WasmKernelError } from './wasm-kernel-error';
 import { WorkerPool } from './worker-pool';
 import { MAX_WORKERS } from './worker-script';
+import { MICRO_ROWS } from './sgemm-partition';
 
 /** Options of {@link initWasmKernels}. */
 export interface WasmKernelOptions {
@@ -108,10 +109,13 @@ export function initWasmKernelsSync(options: WasmKernelOptions = {}): void {
   const exports = instance.exports as {
     sgemm_job: (job: number) => void;
     sgemm_scratch_floats: () => number;
+    sgemm_tile_rows: () => number;
     __heap_base: WebAssembly.Global;
   };
   const heapBase = exports.__heap_base.value as number;
+  // NOTE: internal invariants between the C source and this file; a failure is a build bug.
   if (heapBase > HEAP_START) throw new Error(`wasm kernels: __heap_base ${heapBase} overlaps the heap at ${HEAP_START}`);
+  if (exports.sgemm_tile_rows() !== MICRO_ROWS) throw new Error(`wasm kernels: tile rows ${exports.sgemm_tile_rows()} ≠ ${MICRO_ROWS}`);
   runtime = {
     heap,
     relaxedSimd: relaxed !== undefined,

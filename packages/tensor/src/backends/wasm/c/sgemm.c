@@ -1,8 +1,8 @@
 // Packed, cache-blocked single-precision GEMM for WebAssembly SIMD128: C = op(A)·op(B) (+ C).
 //
 // Layout follows GotoBLAS/BLIS: the (kc × nc) block of op(B) is packed into NR-wide column
-// panels, the (mc × kc) block of op(A) into MR-tall row panels, and a 6×8 register micro-kernel
-// (12 f32x4 accumulators) walks the panels. Transposed operands are absorbed by the packing
+// panels, the (mc × kc) block of op(A) into MR-tall row panels, and a 4×8 register micro-kernel
+// (8 f32x4 accumulators) walks the panels. Transposed operands are absorbed by the packing
 // routines, so callers never copy. NOTE: this file must not touch the C shadow stack or any
 // static data: every worker thread instantiates the same module over one shared memory, so
 // each thread's scratch space arrives in its job descriptor instead.
@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
-#define MR 6
+// NOTE: 4×8 (8 accumulators) rather than 6×8: V8 gives wasm 15 xmm registers on x86 and its
+// scheduler hoists the broadcasts, so a 6×8 or 5×8 tile spills an accumulator every step.
+#define MR 4
 #define NR 8
-#define MC 96   // rows of A per packed block (multiple of MR); 96×256×4 B = 96 KiB
-#define KC 256  // depth per packed block
+#define MC 128  // rows of A per packed block (multiple of MR); 128×256×4 B = 128 KiB, in L2
+#define KC 256  // depth per packed block; a B micro-panel (KC × NR) is 8 KiB, in L1
 #define NC 2048 // columns of B per packed block (multiple of NR); 256×2048×4 B = 2 MiB
 
 // MADD(acc, x, y) = acc + x*y. With RELAXED the build script rewrites clang 14's prototype
@@ -25,7 +27,7 @@
 #define MADD(acc, x, y) wasm_f32x4_add((acc), wasm_f32x4_mul((x), (y)))
 #endif
 
-/** One thread's share of a (batched) sgemm; every field is 4 bytes, mirrored by job.ts. */
+/** One thread's share of a (batched) sgemm; every field is 4 bytes, mirrored by sgemm.ts. */
 typedef struct {
   int32_t m, n, k;
   const float *a; int32_t lda, trans_a;
@@ -43,11 +45,8 @@ static void pack_a(const float *a, int lda, int trans, int i0, int p0, int mc, i
     if (!trans) {
       const float *src = a + (i0 + ir) * lda + p0;
       if (mr == MR) {
-        const float *r0 = src, *r1 = src + lda, *r2 = src + 2 * lda;
-        const float *r3 = src + 3 * lda, *r4 = src + 4 * lda, *r5 = src + 5 * lda;
         for (int p = 0; p < kc; p++) {
-          dst[0] = r0[p]; dst[1] = r1[p]; dst[2] = r2[p];
-          dst[3] = r3[p]; dst[4] = r4[p]; dst[5] = r5[p];
+          for (int r = 0; r < MR; r++) dst[r] = src[r * lda + p];
           dst += MR;
         }
       } else {
@@ -104,36 +103,31 @@ static void pack_b(const float *b, int ldb, int trans, int p0, int j0, int kc, i
   }
 }
 
-// The 6×8 register tile: C[0:6, 0:8] (+)= Apanel(6 × kc) · Bpanel(kc × 8).
+// The MR×8 register tile: C[0:MR, 0:8] (+)= Apanel(MR × kc) · Bpanel(kc × 8). The constant-bound
+// loops unroll fully, so the accumulators live in wasm locals (machine registers under V8).
 __attribute__((noinline))
-static void kernel_6x8(int kc, const float *pa, const float *pb, float *c, int ldc, int accumulate) {
-  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  v128_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+static void kernel(int kc, const float *pa, const float *pb, float *c, int ldc, int accumulate) {
+  v128_t acc[MR][2];
+  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0);
   for (int p = 0; p < kc; p++) {
     v128_t b0 = wasm_v128_load(pb), b1 = wasm_v128_load(pb + 4);
-    v128_t a;
-    a = wasm_v128_load32_splat(pa + 0); c00 = MADD(c00, a, b0); c01 = MADD(c01, a, b1);
-    a = wasm_v128_load32_splat(pa + 1); c10 = MADD(c10, a, b0); c11 = MADD(c11, a, b1);
-    a = wasm_v128_load32_splat(pa + 2); c20 = MADD(c20, a, b0); c21 = MADD(c21, a, b1);
-    a = wasm_v128_load32_splat(pa + 3); c30 = MADD(c30, a, b0); c31 = MADD(c31, a, b1);
-    a = wasm_v128_load32_splat(pa + 4); c40 = MADD(c40, a, b0); c41 = MADD(c41, a, b1);
-    a = wasm_v128_load32_splat(pa + 5); c50 = MADD(c50, a, b0); c51 = MADD(c51, a, b1);
+    for (int r = 0; r < MR; r++) {
+      v128_t a = wasm_v128_load32_splat(pa + r);
+      acc[r][0] = MADD(acc[r][0], a, b0);
+      acc[r][1] = MADD(acc[r][1], a, b1);
+    }
     pa += MR;
     pb += NR;
   }
-#define STORE_ROW(r, v0, v1)                                                            \
-  do {                                                                                  \
-    float *cr = c + (r) * ldc;                                                          \
-    if (accumulate) {                                                                   \
-      v0 = wasm_f32x4_add(v0, wasm_v128_load(cr));                                      \
-      v1 = wasm_f32x4_add(v1, wasm_v128_load(cr + 4));                                  \
-    }                                                                                   \
-    wasm_v128_store(cr, v0);                                                            \
-    wasm_v128_store(cr + 4, v1);                                                        \
-  } while (0)
-  STORE_ROW(0, c00, c01); STORE_ROW(1, c10, c11); STORE_ROW(2, c20, c21);
-  STORE_ROW(3, c30, c31); STORE_ROW(4, c40, c41); STORE_ROW(5, c50, c51);
-#undef STORE_ROW
+  for (int r = 0; r < MR; r++) {
+    float *cr = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = wasm_f32x4_add(acc[r][0], wasm_v128_load(cr));
+      acc[r][1] = wasm_f32x4_add(acc[r][1], wasm_v128_load(cr + 4));
+    }
+    wasm_v128_store(cr, acc[r][0]);
+    wasm_v128_store(cr + 4, acc[r][1]);
+  }
 }
 
 // Computes one batch item's block C[row0:row1, col0:col1].
@@ -157,11 +151,11 @@ static void sgemm_block(const SgemmJob *job, const float *a, const float *b, flo
             const float *pa = packed_a + ir * kc;
             float *ct = c + (ic + ir) * job->ldc + jc + jr;
             if (mr == MR && nr == NR) {
-              kernel_6x8(kc, pa, pb, ct, job->ldc, accumulate);
+              kernel(kc, pa, pb, ct, job->ldc, accumulate);
             } else {
               // Partial tile: compute into scratch, then add/copy the valid part.
               float *e = edge;
-              kernel_6x8(kc, pa, pb, e, NR, 0);
+              kernel(kc, pa, pb, e, NR, 0);
               for (int r = 0; r < mr; r++)
                 for (int j = 0; j < nr; j++)
                   ct[r * job->ldc + j] = accumulate ? ct[r * job->ldc + j] + e[r * NR + j] : e[r * NR + j];
@@ -193,3 +187,7 @@ void sgemm_job(const SgemmJob *job) {
 /** Scratch floats one thread needs (packed A, packed B, edge tile). */
 __attribute__((export_name("sgemm_scratch_floats")))
 int32_t sgemm_scratch_floats(void) { return MC * KC + KC * NC + MR * NR; }
+
+/** Rows of the register tile (MR); thread splits of M fall on multiples of it. */
+__attribute__((export_name("sgemm_tile_rows")))
+int32_t sgemm_tile_rows(void) { return MR; }
