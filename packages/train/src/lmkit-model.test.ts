@@ -70,3 +70,26 @@ describe('Trainer with an @lmkit/model GPT', () => {
     expect(loaded.namedParameters().length).toBeGreaterThan(0);
   });
 });
+
+describe('gradient checkpointing', () => {
+  it('gives the same loss and gradients as a plain backward, and refuses models with dropout', async () => {
+    const config = { model_type: 'gpt2' as const, vocab_size: 48, n_positions: 16, n_embd: 32, n_layer: 3, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+    const plain = fromLmkitModel(createModel(config, { seed: 3 }));
+    const recompute = fromLmkitModel(createModel(config, { seed: 3 }), { gradientCheckpointing: true });
+    const ids = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 7) % 48);
+    const targets = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 7 + 3) % 48);
+    const batch = { inputIds: ids, targets, batchSize: 2, seqLen: 16, targetCount: 32 };
+    for (const m of [plain, recompute]) m.zeroGrad();
+    const a = plain.lossAndBackward(batch, { lossScale: 0.5 });
+    const b = recompute.lossAndBackward(batch, { lossScale: 0.5 });
+    expect(b).toBeCloseTo(a, 6);
+    const pa = plain.parameters();
+    const pb = recompute.parameters();
+    let worst = 0;
+    let scale = 0;
+    pa.forEach((p, k) => p.grad.forEach((g, i) => ((worst = Math.max(worst, Math.abs(g - pb[k].grad[i]))), (scale = Math.max(scale, Math.abs(g))))));
+    expect(scale).toBeGreaterThan(1e-3);
+    expect(worst).toBeLessThan(1e-6);
+    expect(() => fromLmkitModel(createModel({ ...config, resid_pdrop: 0.1 }), { gradientCheckpointing: true })).toThrow(/dropout/);
+  });
+});

@@ -1,19 +1,29 @@
 // Adapts an @lmkit/model language model (DecoderLM / EncoderLM) to the Trainer's TrainableModel interface.
-import { flopsPerToken, toHuggingFace, type LanguageModel } from '@lmkit/model';
+import { flopsPerToken, toHuggingFace, type DecoderLM, type LanguageModel } from '@lmkit/model';
 import { mul, noGrad, scope, tensor, type Tensor } from '@lmkit/tensor';
+import { assertCheckpointable, checkpointedLossAndBackward } from './gradient-checkpointing.js';
 import type { ObjectiveBatch } from './objectives/objective.js';
 import type { BackwardOptions, TrainableModel, TrainableParam } from './trainable-model.js';
 
 /**
  * Wraps an @lmkit/model model for {@link train}: parameters are mirrored as host Float32Arrays
  * (read once, written back with `Tensor.write` after each optimizer step), gradients are copied
- * out of the tensors after each backward, and checkpoints use Hugging Face tensor names.
+ * out of the tensors after each backward, and checkpoints use Hugging Face tensor names. With
+ * `gradientCheckpointing`, blocks are recomputed in the backward pass (see gradient-checkpointing.ts).
  *
  * @example
  * const model = createModel(getPreset('tiny'), { seed: 1 });
  * await train({ model: fromLmkitModel(model), objective: causalLm(), dataset, steps: 100 });
  */
-export function fromLmkitModel(model: LanguageModel): TrainableModel {
+export function fromLmkitModel(
+  model: LanguageModel,
+  options: {
+    /** Recompute each block in the backward pass instead of keeping its activations (dense decoders without dropout). Default false. */
+    gradientCheckpointing?: boolean;
+  } = {},
+): TrainableModel {
+  const recompute = options.gradientCheckpointing ?? false;
+  if (recompute) assertCheckpointable(model);
   const named = model.namedParameters();
   const tensors = named.map(([, t]) => t);
   const params: TrainableParam[] = named.map(([name, t]) => ({
@@ -36,9 +46,13 @@ export function fromLmkitModel(model: LanguageModel): TrainableModel {
       model.train();
       return scope(() => {
         const [ids, targets] = batchTensors(batch);
-        const loss = model.loss(ids, targets);
-        const value = loss.item();
-        mul(loss, options.lossScale).backward();
+        let value: number;
+        if (recompute) value = checkpointedLossAndBackward(model as DecoderLM, ids, targets, options.lossScale);
+        else {
+          const loss = model.loss(ids, targets);
+          value = loss.item();
+          mul(loss, options.lossScale).backward();
+        }
         tensors.forEach((t, i) => {
           if (t.grad === null) return; // NOTE: a parameter the loss does not reach (e.g. unused positions) has no grad
           const g = t.grad.data() as Float32Array;

@@ -55,6 +55,8 @@ export interface RunConfig {
   checkpoint_every?: number;
   /** Held-out fraction when the data has no val shard. Default 0.05. */
   val_fraction?: number;
+  /** Recompute blocks in the backward pass to save activation memory (dense decoders, no dropout). Default false. */
+  gradient_checkpointing?: boolean;
 }
 
 type FieldCheck = (v: unknown) => string | null;
@@ -84,6 +86,7 @@ const FIELDS: Record<keyof RunConfig, FieldCheck> = {
   eval_batches: int(1),
   checkpoint_every: int(0),
   val_fraction: num(0, 0.5),
+  gradient_checkpointing: (v) => (typeof v === 'boolean' ? null : 'true or false'),
 };
 
 /**

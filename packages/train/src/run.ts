@@ -64,7 +64,7 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
   const objective = objectiveFor(objectiveName, model.spec.realVocabSize, dataset.maxTokenId);
   const steps = run.steps ?? 1000;
   const result = await train({
-    model: fromLmkitModel(model),
+    model: fromLmkitModel(model, { gradientCheckpointing: run.gradient_checkpointing ?? false }),
     objective,
     dataset,
     steps,

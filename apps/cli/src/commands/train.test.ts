@@ -52,7 +52,7 @@ writeFileSync(config, JSON.stringify({
 describe('lmkit train', () => {
   it('trains from a config + flags and writes checkpoint, metrics and report; --resume continues', async () => {
     const out = join(dir, 'run');
-    const r = await lmkit('train', '--data', data, '--out', out, '--config', config, '--steps', '4');
+    const r = await lmkit('train', '--data', data, '--out', out, '--config', config, '--steps', '4', '--gradient-checkpointing');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/trained step 4: loss \d+\.\d+, val loss \d+\.\d+/);
     for (const f of ['checkpoint/model.safetensors', 'checkpoint/config.json', 'checkpoint/optimizer.safetensors', 'checkpoint/trainer_state.json', 'metrics.jsonl', 'report.html']) {

@@ -27,6 +27,7 @@ interface TrainFlags {
   seed?: number;
   minutes?: number;
   resume?: boolean;
+  gradientCheckpointing?: boolean;
 }
 
 function parseNonNegativeInt(flag: string): (value: string) => number {
@@ -64,6 +65,7 @@ export async function runConfigFrom(flags: TrainFlags): Promise<RunConfig> {
     preset: flags.preset, objective: flags.objective, steps: flags.steps, batch_size: flags.batchSize, seq_len: flags.seqLen,
     grad_accum_steps: flags.gradAccum, lr: flags.lr, warmup_steps: flags.warmup, schedule: flags.schedule, precision: flags.precision,
     eval_every: flags.evalEvery, checkpoint_every: flags.checkpointEvery, seed: flags.seed,
+    gradient_checkpointing: flags.gradientCheckpointing,
   };
   const merged = { ...file, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
   return validateRunConfig(merged, flags.config ? `${flags.config} + flags` : 'flags');
@@ -91,6 +93,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--checkpoint-every <n>', 'checkpoint every N steps (default: at the end and on Ctrl-C)', parseNonNegativeInt('--checkpoint-every'))
     .option('--seed <n>', 'seed (default 1337)', parseNonNegativeInt('--seed'))
     .option('--minutes <m>', 'stop after about M minutes (the LR schedule is fitted to the steps that fit)', parseNumber('--minutes'))
+    .option('--gradient-checkpointing', 'recompute each block in the backward pass (less memory, ~1 extra forward)')
     .option('--resume', 'continue from OUT/checkpoint with the same settings')
     .action(
       action(async (flags: TrainFlags, command: Command) => {
