@@ -1,7 +1,20 @@
 // Reverse-mode autograd: the graph record each op leaves on its output, `noGrad`, and the topological backward pass.
 import { TensorError, fmtShape } from './errors.js';
+import { full } from './ops/creation.js';
+import { castRaw } from './ops/dtype.js';
+import { binaryRaw } from './ops/elementwise.js';
+import { contiguous } from './ops/views.js';
 import { scope } from './scope.js';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
+
+// NOTE: these helpers are imported directly (not installed as hooks at load time) so bundlers that
+// honour "sideEffects": false cannot drop the wiring.
+const o = {
+  add: (a: Tensor, b: Tensor) => binaryRaw('add', a, b),
+  onesLike: (t: Tensor) => full(t.shape, 1, { backend: t.backend }),
+  contiguousF32: (t: Tensor) => contiguous(t.dtype === 'f32' ? t : castRaw(t, 'f32')),
+  alias: (t: Tensor) => new Tensor(t.ref, t.shape, t.strides, t.offset),
+};
 
 /** How an op's output maps its gradient back to the op's inputs. */
 export interface GradFn {
@@ -47,23 +60,8 @@ export function record(out: Tensor, name: string, inputs: Tensor[], backward: (g
   return out;
 }
 
-/** Hooks the engine needs from the ops layer (set by ops/index to avoid an import cycle at load time). */
-export interface BackwardOps {
-  add(a: Tensor, b: Tensor): Tensor;
-  onesLike(t: Tensor): Tensor;
-  contiguousF32(t: Tensor): Tensor;
-  alias(t: Tensor): Tensor;
-}
-let ops: BackwardOps | null = null;
-
-/** @internal Installs the ops the backward pass uses. */
-export function setBackwardOps(o: BackwardOps): void {
-  ops = o;
-}
-
 /** @internal The backward pass from `root` with seed `seed` (default ones for a scalar root). */
 export function runBackward(root: Tensor, seed?: Tensor): void {
-  const o = ops!;
   if (!root.requiresGrad) {
     throw new TensorError('TENSOR_NO_GRAD', `backward: the tensor ${fmtShape(root.shape)} does not require grad (no input had requiresGrad, or it was made under noGrad)`, {
       hint: 'create parameters with requiresGrad: true and run the forward pass outside noGrad()',

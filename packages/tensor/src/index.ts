@@ -45,6 +45,7 @@ export {
 } from './backend.js';
 export { KERNEL_NAMES, type KernelName, type KernelSignatures, type AttentionKernelOptions } from './kernels/names.js';
 export { setCpuGemm, getCpuGemm, sgemmJs, type SgemmParams, type Sgemm } from './backends/cpu/index.js';
+export { useWasmKernels, useJsKernels, setCpuThreads, type UseWasmOptions } from './backends/cpu/index.js';
 
 // Testing: the conformance suite every backend runs (float64 references, finite-difference gradients)
 export {

@@ -4,6 +4,7 @@ import { TensorError, fmtShape } from '../errors.js';
 import { kernelFor, wrap } from '../internal/dispatch.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normDim, sizeOf } from '../internal/shape.js';
 import { Tensor } from '../tensor.js';
+import { sumDimsRaw } from './reduce.js';
 
 function viewOf(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
   return new Tensor(t.ref, shape, strides, offset);
@@ -101,17 +102,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.ndim - shape.length;
   const dims: number[] = [];
   for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  // Imported lazily through the ops barrel to keep views free of a reduce dependency cycle.
-  const reduced = sumDims(g, dims);
-  return reshape(reduced, shape);
-}
-
-let sumDims: (g: Tensor, dims: number[]) => Tensor = () => {
-  throw new Error('internal: sumDims not installed');
-};
-/** @internal */
-export function installSumDims(fn: (g: Tensor, dims: number[]) => Tensor): void {
-  sumDims = fn;
+  return reshape(sumDimsRaw(g, dims), shape);
 }
 
 /** Inserts a dim of size 1 at `dim`. */

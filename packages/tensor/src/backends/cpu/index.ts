@@ -14,6 +14,7 @@ import { cpuBackend } from './storage.js';
 export { setCpuGemm, getCpuGemm } from './kernels/matmul.js';
 export { sgemmJs, type SgemmParams, type Sgemm } from './gemm.js';
 export { cpuState } from './storage.js';
+export { useWasmKernels, useJsKernels, setCpuThreads, type UseWasmOptions } from './wasm.js';
 
 const backend = 'cpu';
 

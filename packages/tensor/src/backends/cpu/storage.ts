@@ -1,5 +1,6 @@
 // The cpu backend's storage: a plain typed array per tensor buffer (GC-managed, `free` drops the reference).
 import type { Backend, BackendInfo, Dtype, Storage } from '../../backend.js';
+import { getCpuGemm } from './kernels/matmul.js';
 
 /** A cpu storage: the typed array itself (Float32Array for f32, Int32Array for i32, Uint16Array for bf16/f16). */
 export interface CpuStorage extends Storage {
@@ -49,6 +50,7 @@ export const cpuBackend: Backend = {
     (storage as CpuStorage).data = EMPTY;
   },
   info(): BackendInfo {
+    getCpuGemm(); // settles wasm vs JS so the report is what matmul will use
     return { name: 'cpu', mode: cpuState.mode, precision: 'f32', threads: cpuState.threads, notes: [...cpuState.notes] };
   },
 };

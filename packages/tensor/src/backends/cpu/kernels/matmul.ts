@@ -1,20 +1,26 @@
 // cpu matmul kernel: maps strided (…batch, M, K)·(…batch, K, N) views onto GEMM calls without copying transposes.
 import type { Storage, View } from '../../../backend.js';
 import { sgemmJs, type Sgemm } from '../gemm.js';
+import { useJsKernels, useWasmKernels } from '../wasm.js';
 import { cpuStorage, f32 } from '../storage.js';
 import { rowPlan } from '../strided.js';
 import { copy } from './elementwise.js';
 
-let gemm: Sgemm = sgemmJs;
+// null until first use, which tries the wasm SIMD kernels (LMKIT_TENSOR_WASM=0 keeps the JS GEMM).
+let gemm: Sgemm | null = null;
 
-/** Replaces the GEMM behind the cpu matmul (the wasm SIMD kernel installs itself here). */
+/** Replaces the GEMM behind the cpu matmul and attention (useWasmKernels / useJsKernels call this). */
 export function setCpuGemm(fn: Sgemm): void {
   gemm = fn;
 }
 
-/** The GEMM currently behind the cpu matmul. */
+/** The GEMM currently behind the cpu matmul; the first call picks the wasm kernels when they start. */
 export function getCpuGemm(): Sgemm {
-  return gemm;
+  if (gemm === null) {
+    if (typeof process !== 'undefined' && process.env?.LMKIT_TENSOR_WASM === '0') useJsKernels();
+    else useWasmKernels();
+  }
+  return gemm ?? sgemmJs;
 }
 
 interface Layout {
@@ -42,6 +48,7 @@ function layout(v: View, rows: number, cols: number): Layout {
 
 /** `matmul` kernel. */
 export function matmul(a: View, b: View): Storage {
+  const gemm = getCpuGemm();
   const nd = a.shape.length;
   const m = a.shape[nd - 2];
   const k = a.shape[nd - 1];

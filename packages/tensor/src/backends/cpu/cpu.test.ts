@@ -1,0 +1,31 @@
+// cpu-specific checks: the JS reference GEMM and the wasm GEMM both pass matmul/attention conformance, with many attention tiles.
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendInfo, conformanceCases, runConformanceCase, useJsKernels, useWasmKernels } from '../../index.js';
+import { setAttentionTiles } from './kernels/attention.js';
+
+const gemmCases = conformanceCases.filter((c) => c.kernels.includes('matmul') || c.kernels.includes('attention'));
+
+describe('cpu backend GEMMs', () => {
+  afterAll(() => {
+    setAttentionTiles(128, 128);
+    useWasmKernels();
+  });
+
+  it('starts on the wasm SIMD GEMM and says so', () => {
+    expect(useWasmKernels()).toBe(true);
+    expect(backendInfo().mode).toMatch(/^wasm-simd/);
+  });
+
+  for (const gemm of ['js', 'wasm'] as const) {
+    for (const tiles of [128, 8]) {
+      it.each(gemmCases.map((c) => [c.name.split(':')[0], c] as const))(`%s on the ${gemm} GEMM with ${tiles}×${tiles} attention tiles`, (_n, c) => {
+        if (gemm === 'js') useJsKernels();
+        else useWasmKernels();
+        setAttentionTiles(tiles, tiles);
+        const r = runConformanceCase(c, 'cpu');
+        expect(r.reason ?? '').toBe('');
+        expect(backendInfo().mode).toMatch(gemm === 'js' ? /^js$/ : /^wasm-simd/);
+      });
+    }
+  }
+});

@@ -1,0 +1,45 @@
+// Switches the cpu backend's GEMM to the WebAssembly SIMD kernels (worker pool over shared memory) and back.
+import { initWasmKernelsSync, setThreads, sgemm, wasmInfo } from '../wasm/index.js';
+import { setCpuGemm } from './kernels/matmul.js';
+import { sgemmJs } from './gemm.js';
+import { cpuState } from './storage.js';
+
+/** Options of `useWasmKernels`. */
+export interface UseWasmOptions {
+  /** Threads per kernel call, the calling thread included (default: os.availableParallelism()). */
+  threads?: number;
+}
+
+/**
+ * Puts the cpu backend's matmul (and the attention tiles built on it) on the WebAssembly SIMD GEMM.
+ * Returns false, and records why in `backendInfo().notes`, when the kernels cannot start; the JS
+ * GEMM (float64 accumulation, the reference) then stays in use, visibly (`mode: 'js'`).
+ */
+export function useWasmKernels(options: UseWasmOptions = {}): boolean {
+  try {
+    initWasmKernelsSync(options.threads === undefined ? {} : { threads: options.threads });
+    setCpuGemm(sgemm);
+    const info = wasmInfo();
+    cpuState.mode = info.relaxedSimd ? 'wasm-simd-relaxed' : 'wasm-simd';
+    cpuState.threads = info.threads;
+    cpuState.notes = cpuState.notes.filter((n) => !n.startsWith('wasm kernels unavailable'));
+    return true;
+  } catch (error) {
+    useJsKernels();
+    cpuState.notes.push(`wasm kernels unavailable (${(error as Error).message}); using the JS GEMM`);
+    return false;
+  }
+}
+
+/** Puts the cpu backend back on the JS reference GEMM. */
+export function useJsKernels(): void {
+  setCpuGemm(sgemmJs);
+  cpuState.mode = 'js';
+  cpuState.threads = 1;
+}
+
+/** Sets the wasm GEMM's thread count (resolves when the workers are up). */
+export async function setCpuThreads(threads: number): Promise<void> {
+  await setThreads(threads);
+  cpuState.threads = threads;
+}
