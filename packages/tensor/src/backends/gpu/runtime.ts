@@ -149,7 +149,10 @@ export class GpuRuntime {
   }
 
   /**
-   * Returns the compiled kernel for `spec.key`, compiling it on first use. Every kernel is pipelined
+   * Returns the compiled kernel for `spec.key`, compiling it on first use.
+   * NOTE: outputs are one float per RGBA32F texel (16 bytes per element). gpu.js's
+   * `optimizeFloatMemory` packs four per texel but inlines the kernel body four times: measured
+   * here it made the gpu test suite 5× slower (shader compiles on llvmpipe) for no speed gain. Every kernel is pipelined
    * (returns a texture) and immutable (each call returns a texture the caller owns and must delete).
    */
   kernel(spec: KernelSpec): IKernelRunShortcut {
