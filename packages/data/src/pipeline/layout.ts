@@ -81,7 +81,10 @@ export async function rankChunks(dir: string, rank: number): Promise<Array<{ pat
     .sort((a, b) => a.seq - b.seq);
 }
 
-/** Deletes this rank's chunk files with seq >= `fromSeq` (output a crash left after the last checkpoint). */
+/**
+ * Deletes this rank's chunk files with seq >= `fromSeq` (output a crash left after the last
+ * checkpoint), and the temp files of any interrupted atomic write of this rank's chunks.
+ */
 export async function removeChunksFrom(dir: string, rank: number, fromSeq: number, prefix = ''): Promise<void> {
   let names: string[];
   try {
@@ -90,7 +93,12 @@ export async function removeChunksFrom(dir: string, rank: number, fromSeq: numbe
     return;
   }
   const head = `${prefix}${pad(rank)}_`;
+  const temp = new RegExp(`^\\.([a-z0-9_]+-)?${pad(rank)}_\\d{5}\\.jsonl.*\\.tmp$`);
   for (const name of names) {
+    if (temp.test(name)) {
+      await rm(join(dir, name), { force: true });
+      continue;
+    }
     if (!name.startsWith(head)) continue;
     const seq = Number(name.slice(head.length, head.length + 5));
     if (Number.isInteger(seq) && seq >= fromSeq) await rm(join(dir, name), { force: true });

@@ -1,83 +1,13 @@
-// The pipeline runner: two workers = one, Slurm-style ranks = one process, resume after SIGKILL = uninterrupted, stats and report.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+// The pipeline runner: two workers = one, Slurm-style ranks = one process, stats, report, exclusions and errors.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { loadPipelineConfig, rankFromEnv, runPipeline, type PipelineConfig, type PipelineStats } from '../index.js';
+import { loadPipelineConfig, rankFromEnv, runPipeline, type PipelineConfig } from '../index.js';
+import { counts, excludedDocs, makeInputs, outputDocs, testConfig } from './test-helpers.fixture.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lmkit-pipeline-'));
-const plugin = new URL('./test-plugin.fixture.ts', import.meta.url).pathname;
-
-/** Deterministic corpus: unique docs, exact copies, near-duplicates (one word changed), short docs, bad lines. */
-function corpus(n: number, seed: number): string[] {
-  let s = seed;
-  const rand = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const vocab = Array.from({ length: 500 }, (_, i) => `w${i.toString(36)}`);
-  const base = (): string => Array.from({ length: 120 }, () => vocab[Math.floor(rand() * vocab.length)]).join(' ');
-  const lines: string[] = [];
-  const made: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = rand();
-    let text: string;
-    if (r < 0.15 && made.length > 0) text = made[Math.floor(rand() * made.length)]!;
-    else if (r < 0.3 && made.length > 0) {
-      const words = made[Math.floor(rand() * made.length)]!.split(' ');
-      words[Math.floor(rand() * words.length)] = 'changed';
-      text = words.join(' ');
-    } else if (r < 0.4) text = 'too short';
-    else text = base();
-    made.push(text);
-    lines.push(r > 0.98 ? '{"text": broken' : JSON.stringify({ text, n: i }));
-  }
-  return lines;
-}
-
-/** Every output document as a sorted list of JSON lines, read from `outDir/*.jsonl`. */
-function outputDocs(outDir: string): string[] {
-  return readdirSync(outDir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) => readFileSync(join(outDir, f), 'utf8').split('\n').filter(Boolean))
-    .sort();
-}
-
-function excludedDocs(outDir: string): string[] {
-  const ex = join(outDir, 'excluded');
-  return readdirSync(ex)
-    .flatMap((f) => readFileSync(join(ex, f), 'utf8').split('\n').filter(Boolean))
-    .map((l) => {
-      const { id, step, reason, location } = JSON.parse(l) as Record<string, string>;
-      return JSON.stringify({ id, step, reason, location });
-    })
-    .sort();
-}
-
-const counts = (stats: PipelineStats) => stats.steps.map(({ name, in: n, kept, dropped, reasons }) => ({ name, n, kept, dropped, reasons }));
-
-let inputs: string[];
-const config = (outDir: string, extra: Partial<PipelineConfig> = {}): PipelineConfig => ({
-  inputs,
-  outDir,
-  steps: [{ type: 'test_min_words', options: { min: 5 } }, 'test_tag'],
-  dedup: ['exact', { type: 'minhash' }],
-  plugins: [plugin],
-  chunkBytes: 20_000,
-  ...extra,
-});
-
-beforeAll(() => {
-  const big = join(dir, 'big.jsonl');
-  writeFileSync(big, corpus(900, 1).join('\n') + '\n');
-  const gz = join(dir, 'small.jsonl.gz');
-  writeFileSync(gz, gzipSync(corpus(200, 2).join('\n') + '\n'));
-  const txt = join(dir, 'notes.txt');
-  writeFileSync(txt, 'a plain text note with more than five words in it');
-  inputs = [big, gz, txt];
-});
+const { dir, inputs } = makeInputs('lmkit-pipeline-');
+const config = (outDir: string, extra: Partial<PipelineConfig> = {}): PipelineConfig => testConfig(inputs, outDir, extra);
 
 describe('runPipeline', () => {
   let one: Awaited<ReturnType<typeof runPipeline>>;
@@ -126,33 +56,6 @@ describe('runPipeline', () => {
     expect(results.map((r) => r.merged)).toEqual([false, false, true]);
     expect(outputDocs(out)).toEqual(outputDocs(one.outDir));
     expect(counts(results[2]!.stats)).toEqual(counts(one.stats));
-  });
-
-  it('resumes after SIGKILL mid-file without losing or duplicating a document', async () => {
-    const out = join(dir, 'killed');
-    const cfg = config(out, { steps: [{ type: 'test_min_words', options: { min: 5 } }, 'test_tag', { type: 'test_slow', options: { ms: 2 } }], chunkBytes: 8_000 });
-    const reference = await runPipeline(config(join(dir, 'reference'), { steps: cfg.steps!, chunkBytes: 8_000 }), { progress: 'silent' });
-    // Start the run as its own process (what a worker or array task is), wait for a few commits, kill it hard.
-    const { writeFile, mkdir } = await import('node:fs/promises');
-    await mkdir(join(out, 'state'), { recursive: true });
-    await writeFile(join(out, 'state', 'run-config.json'), JSON.stringify(cfg));
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--import', tsx, new URL('./worker-main.ts', import.meta.url).pathname, join(out, 'state', 'run-config.json'), '0', '1'], { stdio: 'ignore' });
-    const checkpoint = join(out, 'state', 'checkpoints', '00000.json');
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 20));
-      if (existsSync(checkpoint) && JSON.parse(readFileSync(checkpoint, 'utf8')).seq >= 4) break;
-      if (child.exitCode !== null) throw new Error('the run finished before it could be killed');
-    }
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
-    const ckpt = JSON.parse(readFileSync(checkpoint, 'utf8'));
-    expect(ckpt.stage1Done).toBe(false);
-    expect(ckpt.slice).toBe(0); // killed inside big.jsonl
-    const resumed = await runPipeline(cfg, { progress: 'silent' });
-    expect(outputDocs(out)).toEqual(outputDocs(reference.outDir));
-    expect(excludedDocs(out)).toEqual(excludedDocs(reference.outDir));
-    expect(counts(resumed.stats)).toEqual(counts(reference.stats));
   });
 
   it('is idempotent once complete and refuses to resume with a different pipeline', async () => {

@@ -237,6 +237,9 @@ async function dedupRound(config: PipelineConfig, options: RankOptions, layout: 
   const compression = last ? (config.compression ?? 'none') : 'none';
   const stats = emptyStepStats(dedup.name);
   const chunks = await rankChunks(layout.stage(round), rank);
+  // Temp files of writes a crash interrupted (finished chunks are recognized by their sidecar below).
+  await removeChunksFrom(layout.excluded, rank, Infinity, `${dedup.name}-`);
+  await removeChunksFrom(targetDir, rank, Infinity);
 
   const signed = await readJson<{ seconds: number }>(paths.signed(rank));
   if (signed) stats.seconds += signed.seconds;
