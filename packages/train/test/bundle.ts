@@ -1,0 +1,30 @@
+// Bundles a TypeScript entry (and the @lmkit/* sources it imports) into one ES module, so worker threads and child processes can run source in tests and benches.
+import { readdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `@lmkit/<name>` → `packages/<name>/src/index.ts`, like the vitest config. */
+const aliases: Record<string, string> = Object.fromEntries(
+  readdirSync(packagesDir)
+    .filter((name) => existsSync(`${packagesDir}${name}/src/index.ts`))
+    .map((name) => [`@lmkit/${name}`, `${packagesDir}${name}/src/index.ts`]),
+);
+
+/** Writes `entry` bundled as ESM to `outfile` and returns `outfile`. Node built-ins and npm packages stay external. */
+export async function bundleForTest(entry: URL | string, outfile: string): Promise<string> {
+  await build({
+    entryPoints: [typeof entry === 'string' ? entry : fileURLToPath(entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    alias: aliases,
+    packages: 'external',
+    logLevel: 'silent',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}
