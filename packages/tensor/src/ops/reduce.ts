@@ -1,7 +1,7 @@
 // Reductions sum / mean / max over one, several or all dims, with their gradients.
 import { record } from '../autograd.js';
 import { expectDtype, kernelFor, wrap } from '../internal/dispatch.js';
-import { normDim } from '../internal/shape.js';
+import { contiguousStrides, normDim } from '../internal/shape.js';
 import type { Tensor } from '../tensor.js';
 import { full } from './creation.js';
 import { toFloat } from './dtype.js';
@@ -19,11 +19,19 @@ function keptShape(shape: readonly number[], dims: number[]): number[] {
 }
 
 // Applies a one-axis reduction kernel over each dim (highest first); no autograd.
+// Adjacent reduced dims are merged into one (a free reshape of contiguous data), so (B, T, C) → (C) is one pass.
 function reduceRaw(kernel: 'sum' | 'max', t: Tensor, dims: number[], op: string): Tensor {
   let cur = contiguous(t);
   const run = kernelFor(kernel, op, [t]);
-  for (const d of dims) {
-    const next = wrap(run(cur.view(op), d), cur.shape.filter((_, i) => i !== d));
+  let i = 0;
+  while (i < dims.length) {
+    const hi = dims[i]; // dims are sorted high to low; a run hi, hi−1, …, lo is reduced in one pass
+    let lo = hi;
+    while (i + 1 < dims.length && dims[i + 1] === lo - 1) lo = dims[++i];
+    i++;
+    const merged = [...cur.shape.slice(0, lo), cur.shape.slice(lo, hi + 1).reduce((p, d) => p * d, 1), ...cur.shape.slice(hi + 1)];
+    const v = { ...cur.view(op), shape: merged, strides: contiguousStrides(merged) };
+    const next = wrap(run(v, lo), merged.filter((_, k) => k !== lo));
     if (cur !== t) cur.dispose();
     cur = next;
   }

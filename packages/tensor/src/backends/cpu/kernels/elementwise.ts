@@ -90,7 +90,8 @@ function unaryRow(op: number, x: Float32Array, xo: number, xs: number, y: Float3
     case 5: for (let i = 0; i < n; i++) y[yo + i] = Math.abs(x[xo + i * xs]); break;
     case 6: for (let i = 0; i < n; i++) y[yo + i] = 1 / (1 + Math.exp(-x[xo + i * xs])); break;
     case 7: for (let i = 0; i < n; i++) { const v = x[xo + i * xs]; y[yo + i] = v > 0 ? v : v !== v ? v : 0; } break;
-    case 8: for (let i = 0; i < n; i++) { const v = x[xo + i * xs]; y[yo + i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v))); } break;
+    // NOTE: 0.5·v·(1 + tanh u) = v − v/(1 + e^{2u}); Math.exp is ~1.6× faster than Math.tanh in V8.
+    case 8: for (let i = 0; i < n; i++) { const v = x[xo + i * xs]; const e = Math.exp(2 * GELU_C * (v + 0.044715 * v * v * v)); y[yo + i] = e === Infinity ? v : v - v / (1 + e); } break;
     case 9: for (let i = 0; i < n; i++) { const v = x[xo + i * xs]; y[yo + i] = 0.5 * v * (1 + erf(v * Math.SQRT1_2)); } break;
     case 10: for (let i = 0; i < n; i++) { const v = x[xo + i * xs]; y[yo + i] = v / (1 + Math.exp(-v)); } break;
   }
@@ -116,7 +117,7 @@ function unaryGradRow(op: number, x: Float32Array, xo: number, xs: number, g: Fl
     case 1:
       for (let i = 0; i < n; i++) {
         const v = x[xo + i * xs];
-        const t = Math.tanh(GELU_C * (v + 0.044715 * v * v * v));
+        const t = 1 - 2 / (1 + Math.exp(2 * GELU_C * (v + 0.044715 * v * v * v))); // tanh u
         y[yo + i] = g[go + i * gs] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 0.134145 * v * v));
       }
       break;
@@ -152,6 +153,24 @@ export function unaryGradKernel(op: number): (x: View, dy: View) => Storage {
 export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, eq: 6, gt: 7 } as const;
 
 function binaryRow(op: number, a: Float32Array, ao: number, as: number, b: Float32Array, bo: number, bs: number, y: Float32Array, yo: number, n: number): void {
+  // NOTE: unit-stride and broadcast-scalar fast paths for the four arithmetic ops (residuals, biases, grads).
+  if (op <= 3 && as === 1 && (bs === 1 || bs === 0)) {
+    if (bs === 1) {
+      switch (op) {
+        case 0: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] + b[bo + i]; return;
+        case 1: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] - b[bo + i]; return;
+        case 2: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] * b[bo + i]; return;
+        default: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] / b[bo + i]; return;
+      }
+    }
+    const v = b[bo];
+    switch (op) {
+      case 0: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] + v; return;
+      case 1: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] - v; return;
+      case 2: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] * v; return;
+      default: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i] / v; return;
+    }
+  }
   switch (op) {
     case 0: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as] + b[bo + i * bs]; break;
     case 1: for (let i = 0; i < n; i++) y[yo + i] = a[ao + i * as] - b[bo + i * bs]; break;
