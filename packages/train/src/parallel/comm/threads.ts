@@ -29,6 +29,11 @@ export interface ThreadGroup {
   readonly data: SharedArrayBuffer;
 }
 
+/** `Atomics.waitAsync` (V8 / Node ≥ 16), typed here because the ES2023 lib does not declare it. */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string };
+}).waitAsync;
+
 const CTRL = 4; // NOTE: int32 words per channel: state (0 empty / 1 full), byte length, last-piece flag, spare
 const POLL_MS = 50;
 
@@ -99,7 +104,7 @@ class SharedMemoryTransport implements Transport {
       if (Date.now() > deadline) {
         throw new CommError('TRAIN_COMM_TIMEOUT', `rank ${this.rank}: ${what} waited more than ${this.group.timeoutMs} ms`, { hint: 'a peer is stuck or calls collectives in a different order; raise timeoutMs if steps are this slow' });
       }
-      const w = Atomics.waitAsync(this.ctrl, idx, now, POLL_MS);
+      const w = waitAsync(this.ctrl, idx, now, POLL_MS);
       if (w.async) {
         // NOTE: a pending waitAsync does not keep Node's event loop alive; this timer does, so a worker cannot exit mid-wait.
         const keepAlive = setTimeout(() => undefined, POLL_MS + 10);
