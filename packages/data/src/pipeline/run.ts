@@ -2,8 +2,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { atomicWriteFile, createProgress, type ProgressMode } from '@lmkit/core';
 import { DataError } from '../errors.js';
 import type { Deduplicator, Step } from '../types.js';
@@ -111,9 +111,9 @@ export async function mergeRun(config: PipelineConfig, worldSize: number): Promi
 /** The worker entry for local workers: TypeScript source under vitest/tsx, built JavaScript otherwise. */
 function workerEntry(): { path: string; execArgv: string[] } {
   const source = import.meta.url.endsWith('.ts');
-  const path = new URL(source ? './worker-main.ts' : './worker-main.js', import.meta.url);
+  const path = fileURLToPath(new URL(source ? './worker-main.ts' : './worker-main.js', import.meta.url));
   const execArgv = source ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
-  return { path: path.pathname, execArgv };
+  return { path, execArgv };
 }
 
 async function runLocalWorkers(config: PipelineConfig, workers: number, onProgress: (rank: number, done: number, total: number) => void): Promise<void> {
@@ -123,7 +123,7 @@ async function runLocalWorkers(config: PipelineConfig, workers: number, onProgre
     });
   }
   const layout = runLayout(config.outDir);
-  const configPath = `${layout.state}/run-config.json`;
+  const configPath = join(layout.state, 'run-config.json');
   await writeJson(configPath, config);
   const { path, execArgv } = workerEntry();
   const children: ChildProcess[] = [];

@@ -4,11 +4,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { PipelineConfig, PipelineStats } from '../index.js';
 
-const plugin = new URL('./test-plugin.fixture.ts', import.meta.url).pathname;
+const plugin = fileURLToPath(new URL('./test-plugin.fixture.ts', import.meta.url));
 
 /** Deterministic corpus: unique docs, exact copies, near-duplicates (one word changed), short docs, bad lines. */
 export function corpus(n: number, seed: number): string[] {
@@ -87,5 +87,5 @@ export function spawnRank(cfg: PipelineConfig): ChildProcess {
   mkdirSync(join(cfg.outDir, 'state'), { recursive: true });
   writeFileSync(join(cfg.outDir, 'state', 'run-config.json'), JSON.stringify(cfg));
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return spawn(process.execPath, ['--import', tsx, new URL('./worker-main.ts', import.meta.url).pathname, join(cfg.outDir, 'state', 'run-config.json'), '0', '1'], { stdio: 'ignore' });
+  return spawn(process.execPath, ['--import', tsx, fileURLToPath(new URL('./worker-main.ts', import.meta.url)), join(cfg.outDir, 'state', 'run-config.json'), '0', '1'], { stdio: 'ignore' });
 }
