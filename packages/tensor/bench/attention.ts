@@ -2,7 +2,7 @@
 //
 // Run: pnpm bench:attention (builds with tsup, runs with node). Flags: --rounds R (default 5, best kept:
 // the machine is shared), --threads N (wasm GEMM threads when the wasm kernels are in use).
-import { useWasmKernels, attention, backendInfo, createRng, full, matmul, noGrad, randn, scope, softmax, type Tensor } from '../src/index';
+import { useJsKernels, useWasmKernels, attention, backendInfo, createRng, full, matmul, noGrad, randn, scope, softmax, type Tensor } from '../src/index';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -10,7 +10,8 @@ const flag = (name: string, fallback: number): number => {
   return i >= 0 ? Number(argv[i + 1]) : fallback;
 };
 const rounds = flag('--rounds', 5);
-if (!argv.includes('--js')) useWasmKernels({ threads: flag('--threads', 2) });
+if (argv.includes('--js')) useJsKernels();
+else useWasmKernels({ threads: flag('--threads', 2) });
 const [B, H, T, D] = [8, 4, 128, 32];
 
 const rng = createRng(0);

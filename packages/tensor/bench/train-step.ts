@@ -1,10 +1,11 @@
 // One training step (forward + backward) of a small GPT built from @lmkit/tensor ops: vocab 256, d 128, 4 layers, 4 heads, T 128, B 8.
 //
 // Run: pnpm bench:step. This is the tensor side of the model/train target (≤ 400 ms per step on 2 threads).
-import { useWasmKernels, attention, backendInfo, createRng, crossEntropy, embedding, fromArray, gelu, layerNorm, matmul, ones, randn, scope, zeros, type Tensor } from '../src/index';
+import { useJsKernels, useWasmKernels, attention, backendInfo, createRng, crossEntropy, embedding, fromArray, gelu, layerNorm, matmul, ones, randn, scope, zeros, type Tensor } from '../src/index';
 
 const argv = process.argv.slice(2);
-if (!argv.includes('--js')) useWasmKernels({ threads: argv.includes('--threads') ? Number(argv[argv.indexOf('--threads') + 1]) : 2 });
+if (argv.includes('--js')) useJsKernels();
+else useWasmKernels({ threads: argv.includes('--threads') ? Number(argv[argv.indexOf('--threads') + 1]) : 2 });
 const [V, C, L, H, T, B] = [256, 128, 4, 4, 128, 8];
 const D = C / H;
 const rng = createRng(1);
