@@ -147,9 +147,12 @@ async function main(): Promise<void> {
   setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`);
   // NOTE: single-threaded tfjs-wasm, the anchor the targets are stated against.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  process.stderr.write('starting tfjs-wasm… ');
   await tf.setBackend('wasm');
   await tf.ready();
+  process.stderr.write('our kernels… ');
   await initWasmKernels({ threads: 2 });
+  process.stderr.write('ready\n');
   const info = wasmInfo();
   console.log(`ours: relaxed SIMD ${info.relaxedSimd ? 'on (f32x4.relaxed_madd)' : 'off (mul + add)'}, threads ready ${info.threadsReady}`);
   console.log(`tfjs ${tf.version_core} backend ${tf.getBackend()}; onnxruntime-node ${ort.env.versions.node}; node ${process.version}`);
@@ -165,6 +168,7 @@ async function main(): Promise<void> {
       const flops = 2 * c.batch * c.m * c.n * c.k;
       let reference: Float32Array | undefined;
       for (const [ki, contender] of contenders.entries()) {
+        process.stderr.write(`\rround ${round + 1}/${rounds}: ${c.label}, ${contender.name}          `);
         const prepared = await contender.prepare(c, a, b);
         const out = await prepared.result(); // also the warm-up call
         if (round === 0) {
@@ -176,9 +180,10 @@ async function main(): Promise<void> {
         prepared.dispose();
       }
     }
-    process.stderr.write(`round ${round + 1}/${rounds} done\n`);
+    
   }
 
+  process.stderr.write('\n');
   const header = ['case', ...contenders.map((k) => k.name), 'ours 1T / tfjs', '2T / 1T', 'ours 1T / ort', 'max |diff|'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);

@@ -94,12 +94,13 @@ export class WorkerPool {
       eval: true,
       workerData: { module: this.module, memory: this.memory, ctl: this.ctl, index },
     });
-    // NOTE: idle workers sleep in Atomics.wait forever; unref so they never keep the process alive.
-    worker.unref();
     this.workers.push(worker);
     this.started.push(
       new Promise<void>((resolve, reject) => {
         worker.on('message', (message: { type: string; message?: string }) => {
+          // NOTE: a ready worker sleeps in Atomics.wait between jobs; unref it then (not before:
+          // the start-up must keep the process alive) so it never holds the process open.
+          worker.unref();
           if (message.type === 'ready') resolve();
           else if (message.type === 'error') {
             this.lastError = message.message ?? 'unknown error';

@@ -14,6 +14,7 @@
 // scheduler hoists the broadcasts, so a 6×8 or 5×8 tile spills an accumulator every step.
 #define MR 4
 #define NR 8
+_Static_assert(MR == 4, "pack_a transposes 4 × 4 blocks in registers");
 #define MC 128  // rows of A per packed block (multiple of MR); 128×256×4 B = 128 KiB, in L2
 #define KC 256  // depth per packed block; a B micro-panel (KC × NR) is 8 KiB, in L1
 #define NC 2048 // columns of B per packed block (multiple of NR); 256×2048×4 B = 2 MiB
@@ -38,6 +39,19 @@ typedef struct {
   float *scratch;                                        // sgemm_scratch_floats() floats, this thread's own
 } SgemmJob;
 
+// Transposes the 4×4 block whose rows are r0..r3 (in place: on return r0 holds column 0, ...).
+#define TRANSPOSE4(r0, r1, r2, r3)                          \
+  do {                                                      \
+    v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);     \
+    v128_t t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);     \
+    v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);     \
+    v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);     \
+    r0 = wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5);            \
+    r1 = wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7);            \
+    r2 = wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5);            \
+    r3 = wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7);            \
+  } while (0)
+
 // Packs op(A)[i0 : i0+mc, p0 : p0+kc] into MR-row panels, zero-padding the last panel.
 static void pack_a(const float *a, int lda, int trans, int i0, int p0, int mc, int kc, float *dst) {
   for (int ir = 0; ir < mc; ir += MR) {
@@ -45,8 +59,21 @@ static void pack_a(const float *a, int lda, int trans, int i0, int p0, int mc, i
     if (!trans) {
       const float *src = a + (i0 + ir) * lda + p0;
       if (mr == MR) {
-        for (int p = 0; p < kc; p++) {
-          for (int r = 0; r < MR; r++) dst[r] = src[r * lda + p];
+        // MR = 4: four rows × four depth steps at a time, transposed in registers.
+        const float *s0 = src, *s1 = src + lda, *s2 = src + 2 * lda, *s3 = src + 3 * lda;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          v128_t r0 = wasm_v128_load(s0 + p), r1 = wasm_v128_load(s1 + p);
+          v128_t r2 = wasm_v128_load(s2 + p), r3 = wasm_v128_load(s3 + p);
+          TRANSPOSE4(r0, r1, r2, r3);
+          wasm_v128_store(dst, r0);
+          wasm_v128_store(dst + 4, r1);
+          wasm_v128_store(dst + 8, r2);
+          wasm_v128_store(dst + 12, r3);
+          dst += 16;
+        }
+        for (; p < kc; p++) {
+          dst[0] = s0[p]; dst[1] = s1[p]; dst[2] = s2[p]; dst[3] = s3[p];
           dst += MR;
         }
       } else {
@@ -90,6 +117,27 @@ static void pack_b(const float *b, int ldb, int trans, int p0, int j0, int kc, i
     } else {
       // op(B)(p, j) = B[j, p]: each of the nr source rows is contiguous in p.
       const float *src = b + (j0 + jr) * ldb + p0;
+      if (nr == NR) {
+        // Two 4×4 register transposes per four depth steps (columns 0-3 and 4-7).
+        int p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          v128_t r0 = wasm_v128_load(src + p), r1 = wasm_v128_load(src + ldb + p);
+          v128_t r2 = wasm_v128_load(src + 2 * ldb + p), r3 = wasm_v128_load(src + 3 * ldb + p);
+          v128_t r4 = wasm_v128_load(src + 4 * ldb + p), r5 = wasm_v128_load(src + 5 * ldb + p);
+          v128_t r6 = wasm_v128_load(src + 6 * ldb + p), r7 = wasm_v128_load(src + 7 * ldb + p);
+          TRANSPOSE4(r0, r1, r2, r3);
+          TRANSPOSE4(r4, r5, r6, r7);
+          float *d = dst + p * NR;
+          wasm_v128_store(d, r0); wasm_v128_store(d + 4, r4);
+          wasm_v128_store(d + 8, r1); wasm_v128_store(d + 12, r5);
+          wasm_v128_store(d + 16, r2); wasm_v128_store(d + 20, r6);
+          wasm_v128_store(d + 24, r3); wasm_v128_store(d + 28, r7);
+        }
+        for (; p < kc; p++)
+          for (int j = 0; j < NR; j++) dst[p * NR + j] = src[j * ldb + p];
+        dst += kc * NR;
+        continue;
+      }
       for (int j = 0; j < NR; j++) {
         const float *col = src + j * ldb;
         if (j < nr) {
