@@ -63,6 +63,12 @@ describe('runPipeline', () => {
     expect(counts(again.stats)).toEqual(counts(one.stats));
     await expect(runPipeline(config(join(dir, 'one'), { dedup: ['exact'] }), { progress: 'silent' })).rejects.toMatchObject({ code: 'DATA_RESUME_MISMATCH' });
     await expect(runPipeline(config(join(dir, 'x'), { steps: ['nope'] }), { progress: 'silent' })).rejects.toMatchObject({ code: 'DATA_UNKNOWN_STEP' });
+    // An input that changed size since the run started cannot be resumed from byte offsets.
+    const grown = join(dir, 'grown.jsonl');
+    writeFileSync(grown, '{"text":"one two three four five six"}\n');
+    await runPipeline(config(join(dir, 'grown'), { inputs: [grown] }), { progress: 'silent' });
+    writeFileSync(grown, '{"text":"one two three four five six"}\n{"text":"seven"}\n');
+    await expect(runPipeline(config(join(dir, 'grown'), { inputs: [grown] }), { progress: 'silent' })).rejects.toMatchObject({ code: 'DATA_RESUME_MISMATCH' });
   });
 
   it('reports a failing worker with its error', async () => {

@@ -1,7 +1,7 @@
 // Runs a pipeline: in this process, on N local worker processes, or as one rank of a Slurm/Kubernetes array; then merges the stats.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { atomicWriteFile, createProgress, type ProgressMode } from '@lmkit/core';
@@ -59,8 +59,8 @@ export async function resolvePipeline(config: PipelineConfig): Promise<{ steps: 
   return { steps, dedups };
 }
 
-/** The serializable description of a config, stored to refuse resuming with different settings. */
-function fingerprint(config: PipelineConfig): unknown {
+/** The serializable description of a config, stored to refuse resuming with different settings or changed inputs. */
+async function fingerprint(config: PipelineConfig): Promise<unknown> {
   const describe = (e: unknown): unknown => {
     if (!isSpec(e as never)) return { name: (e as Step).name };
     const spec = toSpec(e as never);
@@ -68,6 +68,8 @@ function fingerprint(config: PipelineConfig): unknown {
   };
   return {
     inputs: config.inputs.map((p) => resolve(p)),
+    // NOTE: checkpoints are byte offsets, so an input that changed size cannot be resumed.
+    sizes: await Promise.all(config.inputs.map(async (p) => (await stat(p).catch(() => undefined))?.size ?? null)),
     steps: (config.steps ?? []).map(describe),
     dedup: (config.dedup ?? []).map(describe),
     textField: config.textField ?? 'text',
@@ -79,11 +81,11 @@ function fingerprint(config: PipelineConfig): unknown {
 
 async function checkFingerprint(config: PipelineConfig, worldSize: number): Promise<void> {
   const layout = runLayout(config.outDir);
-  const current = JSON.stringify({ ...(fingerprint(config) as object), worldSize });
+  const current = JSON.stringify({ ...((await fingerprint(config)) as object), worldSize });
   const stored = await readJson<unknown>(layout.fingerprint);
   if (stored === undefined) await writeJson(layout.fingerprint, JSON.parse(current));
   else if (JSON.stringify(stored) !== current) {
-    throw new DataError('DATA_RESUME_MISMATCH', `${config.outDir} holds a run with different inputs, steps or world size`, {
+    throw new DataError('DATA_RESUME_MISMATCH', `${config.outDir} holds a run with different inputs (or input sizes), steps or world size`, {
       hint: 'use a new --out directory, or delete the old one to start over',
       details: { stored, current: JSON.parse(current) },
     });
