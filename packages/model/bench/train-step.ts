@@ -3,9 +3,12 @@
 // LayerNorm and cross-entropy from elementwise ops), measured side by side in the same run.
 import { availableParallelism } from 'node:os';
 import {
-  add, createRng, div, embedding, exp, gelu, log, matmul, mean, mul, reshape, slice, softmax, sqrt, sub, sum, tensor, transpose, contiguous, type Tensor,
+  add, backendInfo, createRng, div, embedding, gelu, log, useWasmKernels, matmul, mean, mul, reshape, slice, softmax, sqrt, sub, sum, tensor, transpose, contiguous, type Tensor,
 } from '@lmkit/tensor';
 import { DecoderLM, flopsPerToken, getPreset } from '../src/index.js';
+
+// NOTE: both sides use the same GEMM: the WebAssembly SIMD one unless BENCH_JS_GEMM=1.
+if (process.env.BENCH_JS_GEMM !== '1') useWasmKernels({ threads: Number(process.env.BENCH_THREADS ?? 2) });
 
 const B = 8;
 const T = 128;
@@ -66,9 +69,11 @@ function time(label: string, fn: () => Tensor): { ms: number; loss: number } {
   return { ms, loss };
 }
 
-console.log(`forward+backward, tiny preset (${(model.parameters().reduce((n, p) => n + p.size, 0) / 1e6).toFixed(2)}M params), B=${B} T=${T}, ${STEPS} steps, ${availableParallelism()} cores visible`);
+const info = backendInfo();
+console.log(`forward+backward, tiny preset (${(model.parameters().reduce((n, p) => n + p.size, 0) / 1e6).toFixed(2)}M params), B=${B} T=${T}, ${STEPS} steps, ${availableParallelism()} cores visible, cpu GEMM ${JSON.stringify(info)}`);
 const ours = time('@lmkit/model DecoderLM.loss', () => model.loss(inputs, targets));
 const anchor = process.env.BENCH_ANCHOR === "0" ? ours : time('anchor: primitive ops, no fusion', naiveLoss);
 const gflop = (flopsPerToken(spec, T) * B * T) / 1e9;
 console.log(`speed-up vs anchor: ${(anchor.ms / ours.ms).toFixed(2)}×   (${gflop.toFixed(2)} GFLOP/step → ${(gflop / (ours.ms / 1000)).toFixed(1)} GFLOP/s)`);
 if (Math.abs(ours.loss - anchor.loss) > 1e-3) throw new Error(`losses differ: ${ours.loss} vs ${anchor.loss}`);
+process.exit(0); // the WebAssembly worker pool would keep the process alive
