@@ -112,6 +112,9 @@ const shapes: Shape[] = [
   { m: 131, n: 9, k: 5 }, // one row block past MC
   { m: 3, n: 2053, k: 4 }, // past the column block NC, prime
   { m: 6, n: 10, k: 0 }, // empty sum
+  { m: 1, n: 37, k: 301 }, // matrix-vector path (rows < tile)
+  { m: 2, n: 17, k: 5 },
+  { m: 3, n: 61, k: 130, pad: 3, offset: 2 },
 ];
 
 test('throws TENSOR_WASM_NOT_READY before init', () => {
@@ -142,6 +145,7 @@ describe.each([
     check({ m: 9, n: 11, k: 7, batch: 3, transA, transB, pad: 3, offset: 5 });
     check({ m: 9, n: 11, k: 7, batch: 3, transA, transB, beta: 1 });
     check({ m: 5, n: 6, k: 33, batch: 4, transA, transB, shareA: true });
+    check({ m: 1, n: 40, k: 19, batch: 3, transA, transB, pad: 1, beta: 1 });
   });
 
   test('arrays from allocF32 are used in place and give the same result', () => {
@@ -153,8 +157,10 @@ describe.each([
     const cases: Shape[] = [
       { m: 150, n: 90, k: 101 }, // rows
       { m: 40, n: 400, k: 77, transA: true }, // columns
+      { m: 1, n: 3000, k: 700, transB: true }, // matrix-vector, columns
       { m: 33, n: 41, k: 65, batch: 16, transB: true }, // whole batch items
       { m: 67, n: 61, k: 97, batch: 3, beta: 1 }, // batch not divisible: rows
+      { m: 5, n: 3, k: 3000, batch: 41 }, // rows again, a 1-row last block
     ];
     for (const shape of cases) {
       const { m, n, k, batch = 1 } = shape;

@@ -215,6 +215,98 @@ static void sgemm_block(const SgemmJob *job, const float *a, const float *b, flo
   }
 }
 
+// Matrix-vector path for blocks of fewer rows than the tile (m = 1 in token-by-token inference):
+// packing all of B for one row would cost as much as the product, so B is read in place.
+
+// c[0:n] (+)= a · B[0:k, 0:n], where a[p] = a[p * a_step] and B is row-major with row stride ldb.
+// NOTE: an axpy over four B rows at a time: B streams row by row (prefetch-friendly) and the
+// c chunk being summed stays in L1.
+static void row_times_b(const float *a, int a_step, int k, const float *b, int ldb, float *c, int n, int accumulate) {
+  if (!accumulate)
+    for (int j = 0; j < n; j++) c[j] = 0.0f;
+  int n4 = n & ~3;
+  for (int j0 = 0; j0 < n; j0 += 1024) {
+    int j1 = j0 + 1024 < n ? j0 + 1024 : n;
+    int v1 = j1 < n4 ? j1 : n4;
+    int p = 0;
+    for (; p + 4 <= k; p += 4) {
+      float x0 = a[p * a_step], x1 = a[(p + 1) * a_step], x2 = a[(p + 2) * a_step], x3 = a[(p + 3) * a_step];
+      v128_t a0 = wasm_f32x4_splat(x0), a1 = wasm_f32x4_splat(x1), a2 = wasm_f32x4_splat(x2), a3 = wasm_f32x4_splat(x3);
+      const float *b0 = b + p * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+      int j = j0;
+      for (; j < v1; j += 4) {
+        v128_t acc = wasm_v128_load(c + j);
+        acc = MADD(acc, a0, wasm_v128_load(b0 + j));
+        acc = MADD(acc, a1, wasm_v128_load(b1 + j));
+        acc = MADD(acc, a2, wasm_v128_load(b2 + j));
+        acc = MADD(acc, a3, wasm_v128_load(b3 + j));
+        wasm_v128_store(c + j, acc);
+      }
+      for (; j < j1; j++) c[j] += x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j];
+    }
+    for (; p < k; p++) {
+      float x = a[p * a_step];
+      const float *bp = b + p * ldb;
+      for (int j = j0; j < j1; j++) c[j] += x * bp[j];
+    }
+  }
+}
+
+static float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+// c[j] (+)= dot(a[0:k], B[j, 0:k]) for j < n: contiguous a, B rows of stride ldb (B used transposed).
+static void row_dot_rows(const float *a, int k, const float *b, int ldb, float *c, int n, int accumulate) {
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float *b0 = b + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+    int p = 0;
+    for (; p + 4 <= k; p += 4) {
+      v128_t av = wasm_v128_load(a + p);
+      s0 = MADD(s0, av, wasm_v128_load(b0 + p));
+      s1 = MADD(s1, av, wasm_v128_load(b1 + p));
+      s2 = MADD(s2, av, wasm_v128_load(b2 + p));
+      s3 = MADD(s3, av, wasm_v128_load(b3 + p));
+    }
+    float d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3);
+    for (; p < k; p++) {
+      d0 += a[p] * b0[p]; d1 += a[p] * b1[p]; d2 += a[p] * b2[p]; d3 += a[p] * b3[p];
+    }
+    c[j] = accumulate ? c[j] + d0 : d0;
+    c[j + 1] = accumulate ? c[j + 1] + d1 : d1;
+    c[j + 2] = accumulate ? c[j + 2] + d2 : d2;
+    c[j + 3] = accumulate ? c[j + 3] + d3 : d3;
+  }
+  for (; j < n; j++) {
+    const float *bj = b + j * ldb;
+    v128_t s0 = wasm_f32x4_splat(0);
+    int p = 0;
+    for (; p + 4 <= k; p += 4) s0 = MADD(s0, wasm_v128_load(a + p), wasm_v128_load(bj + p));
+    float d = hsum(s0);
+    for (; p < k; p++) d += a[p] * bj[p];
+    c[j] = accumulate ? c[j] + d : d;
+  }
+}
+
+// The rows [row0, row1) of one batch item, one row at a time with B in place; returns 0 if this path does not apply.
+static int sgemm_rows_direct(const SgemmJob *job, const float *a, const float *b, float *c) {
+  // NOTE: decided on the whole product's m, not this block's rows, so that every thread count
+  // takes the same path and gives bit-identical results.
+  if (job->m >= MR) return 0;
+  int a_step = job->trans_a ? job->lda : 1;
+  if (job->trans_b && a_step != 1) return 0;  // the dot-product form needs a contiguous row of op(A)
+  int n = job->col1 - job->col0;
+  for (int i = job->row0; i < job->row1; i++) {
+    const float *ai = job->trans_a ? a + i : a + i * job->lda;
+    float *ci = c + i * job->ldc + job->col0;
+    if (job->trans_b) row_dot_rows(ai, job->k, b + job->col0 * job->ldb, job->ldb, ci, n, job->beta);
+    else row_times_b(ai, a_step, job->k, b + job->col0, job->ldb, ci, n, job->beta);
+  }
+  return 1;
+}
+
 /** Runs one thread's share of a batched sgemm described by `job`. */
 __attribute__((export_name("sgemm_job")))
 void sgemm_job(const SgemmJob *job) {
@@ -228,7 +320,8 @@ void sgemm_job(const SgemmJob *job) {
           for (int j = job->col0; j < job->col1; j++) c[i * job->ldc + j] = 0.0f;
       continue;
     }
-    sgemm_block(job, job->a + t * job->stride_a, job->b + t * job->stride_b, c);
+    const float *a = job->a + t * job->stride_a, *b = job->b + t * job->stride_b;
+    if (!sgemm_rows_direct(job, a, b, c)) sgemm_block(job, a, b, c);
   }
 }
 
