@@ -7,6 +7,7 @@ import { atomicWriteFile, type ProgressMode } from '@lmkit/core';
 import { DEFAULT_CLEAN_DEDUP, DEFAULT_CLEAN_STEPS, pretokenize, readDocuments, runPipeline, type Document } from '@lmkit/data';
 import { evaluate, fromDecoderLM, generateText, textTokenizer } from '@lmkit/infer';
 import type { DecoderLM } from '@lmkit/model';
+import { backendInfo, useWasmKernels } from '@lmkit/tensor';
 import { saveTokenizer, trainBpe, type Tokenizer } from '@lmkit/tokenizer';
 import { openTokenDataset, readMetricsText, renderReport, runTraining, type TokenArray } from '@lmkit/train';
 import { action, parseNumber, parsePositiveInt, printResult, UsageError, type GlobalOptions } from '../io.js';
@@ -19,6 +20,7 @@ interface DemoFlags {
   files?: number;
   evalTokens: number;
   sampleTokens: number;
+  threads?: number;
 }
 
 const PROMPTS = ['The state of the Union', 'My fellow citizens,', 'We must'];
@@ -60,6 +62,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--out <dir>', 'output directory', 'lmkit-demo')
     .option('--vocab-size <n>', 'BPE vocabulary size', parsePositiveInt('--vocab-size'), 1024)
     .option('--files <n>', 'use only the last N addresses (for a quick run)', parsePositiveInt('--files'))
+    .option('--threads <n>', 'CPU threads for the WASM SIMD kernels (default: all cores)', parsePositiveInt('--threads'))
     .option('--eval-tokens <n>', 'validation tokens scored for bits per byte', parsePositiveInt('--eval-tokens'), 16_384)
     .option('--sample-tokens <n>', 'tokens generated per sample', parsePositiveInt('--sample-tokens'), 60)
     .action(
@@ -72,6 +75,8 @@ export function registerDemoCommand(program: Command): void {
           if (!global.json) process.stderr.write(`${line}  (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
         };
         const out = flags.out;
+        // NOTE: the WASM SIMD kernels are opt-in in @lmkit/tensor; if they cannot start, backendInfo() says 'js' and why.
+        useWasmKernels(flags.threads === undefined ? {} : { threads: flags.threads });
         const all = await sotuFiles();
         const files = flags.files ? all.slice(-flags.files) : all;
 
@@ -150,7 +155,7 @@ export function registerDemoCommand(program: Command): void {
           tokenizer: `byte-level BPE, ${tokenizer.vocabSize} tokens`,
           tokens: `${shards.train.tokens} train + ${shards.val.tokens} validation`,
           model: `${trained.modelConfig.model_type} tiny preset, ${trained.params} params`,
-          training: `${trained.steps} steps, ${trained.tokens} tokens, ${trained.elapsedSeconds.toFixed(0)} s`,
+          training: `${trained.steps} steps, ${trained.tokens} tokens, ${trained.elapsedSeconds.toFixed(0)} s (cpu ${backendInfo().mode}, ${backendInfo().threads ?? 1} thread(s))`,
           'validation bits/byte': +scored.bitsPerByte.toFixed(4),
           'unigram baseline bits/byte': +unigramBpb.toFixed(4),
           'validation loss (nats/token)': +scored.loss.toFixed(4),
@@ -163,7 +168,7 @@ export function registerDemoCommand(program: Command): void {
         const value = {
           out, files: files.length, kept: clean.stats.outputDocuments, vocabSize: tokenizer.vocabSize, trainTokens: shards.train.tokens, valTokens: shards.val.tokens,
           steps: trained.steps, trainLoss: trained.loss, valLoss: scored.loss, bitsPerByte: scored.bitsPerByte, unigramBitsPerByte: unigramBpb,
-          samples, report: join(out, 'report.html'), seconds: (performance.now() - started) / 1000,
+          samples, backend: backendInfo(), report: join(out, 'report.html'), seconds: (performance.now() - started) / 1000,
         };
         const lines = [
           `corpus: ${files.length} State of the Union addresses → ${clean.stats.outputDocuments} kept after clean + dedup`,

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { LmkitError } from '@lmkit/core';
+import { backendInfo, useWasmKernels } from '@lmkit/tensor';
 import { runTraining, validateRunConfig, type RunConfig } from '@lmkit/train';
 import { action, parseNumber, parsePositiveInt, printResult, UsageError, type GlobalOptions } from '../io.js';
 
@@ -28,6 +29,7 @@ interface TrainFlags {
   minutes?: number;
   resume?: boolean;
   gradientCheckpointing?: boolean;
+  threads?: number;
 }
 
 function parseNonNegativeInt(flag: string): (value: string) => number {
@@ -93,6 +95,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--checkpoint-every <n>', 'checkpoint every N steps (default: at the end and on Ctrl-C)', parseNonNegativeInt('--checkpoint-every'))
     .option('--seed <n>', 'seed (default 1337)', parseNonNegativeInt('--seed'))
     .option('--minutes <m>', 'stop after about M minutes (the LR schedule is fitted to the steps that fit)', parseNumber('--minutes'))
+    .option('--threads <n>', 'CPU threads for the WASM SIMD kernels (default: all cores)', parsePositiveInt('--threads'))
     .option('--gradient-checkpointing', 'recompute each block in the backward pass (less memory, ~1 extra forward)')
     .option('--resume', 'continue from OUT/checkpoint with the same settings')
     .action(
@@ -100,6 +103,8 @@ export function registerTrainCommands(program: Command): void {
         const global = command.optsWithGlobals() as GlobalOptions;
         const config = await runConfigFrom(flags);
         if (flags.minutes !== undefined && !(flags.minutes > 0)) throw new UsageError(`--minutes must be positive, got ${flags.minutes}`);
+        // NOTE: the WASM SIMD kernels are opt-in in @lmkit/tensor; if they cannot start, backendInfo() says 'js' and why.
+        useWasmKernels(flags.threads === undefined ? {} : { threads: flags.threads });
         const controller = new AbortController();
         const onSigint = (): void => {
           if (controller.signal.aborted) process.exit(130);
@@ -126,10 +131,11 @@ export function registerTrainCommands(program: Command): void {
         const value = {
           steps: result.steps, loss: result.loss, valLoss: Number.isFinite(result.valLoss) ? result.valLoss : null, tokens: result.tokens,
           seconds: +result.elapsedSeconds.toFixed(2), interrupted: result.interrupted, params: result.params, model: result.modelConfig,
+          backend: backendInfo(),
           checkpoint: join(flags.out, 'checkpoint'), metrics: join(flags.out, 'metrics.jsonl'), report: join(flags.out, 'report.html'),
         };
         const lines = [
-          `${result.interrupted ? 'interrupted at' : 'trained'} step ${result.steps}: loss ${result.loss.toFixed(4)}${Number.isFinite(result.valLoss) ? `, val loss ${result.valLoss.toFixed(4)}` : ''}; ${result.tokens} tokens in ${result.elapsedSeconds.toFixed(1)} s (${result.params} params)`,
+          `${result.interrupted ? 'interrupted at' : 'trained'} step ${result.steps}: loss ${result.loss.toFixed(4)}${Number.isFinite(result.valLoss) ? `, val loss ${result.valLoss.toFixed(4)}` : ''}; ${result.tokens} tokens in ${result.elapsedSeconds.toFixed(1)} s (${result.params} params; cpu ${backendInfo().mode}, ${backendInfo().threads ?? 1} thread(s))`,
           `checkpoint: ${rel}/checkpoint/  metrics: ${rel}/metrics.jsonl  report: ${rel}/report.html`,
           ...(result.interrupted ? [`resume with: lmkit train --data ${flags.data} --out ${flags.out} --resume${flags.config ? ` --config ${flags.config}` : ''}`] : []),
         ];
