@@ -9,6 +9,11 @@ export function smallGpt(seed = 7, overrides: Record<string, unknown> = {}): Dec
   return createModel({ model_type: 'gpt2', vocab_size: 64, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, ...overrides }, { seed }) as DecoderLM;
 }
 
+/** A small LLaMA (RMSNorm, RoPE, SwiGLU, 4 query / 2 kv heads, untied head), same sizes as {@link smallGpt}. */
+export function smallLlama(seed = 7): DecoderLM {
+  return createModel({ model_type: 'llama', vocab_size: 64, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 16 }, { seed }) as DecoderLM;
+}
+
 /** A causal-LM batch of `B` random sequences of length `T` over a vocabulary of `V`. */
 export function randomBatch(B: number, T: number, V: number, seed: number): ObjectiveBatch {
   const rng = new SeededRng(seed);
