@@ -79,7 +79,8 @@ async function main(): Promise<void> {
   display.stop();
 }
 
-main().catch((e: unknown) => {
+// NOTE: exit explicitly — the GL context and the Xvfb pipes would keep the event loop alive.
+main().then(() => process.exit(0), (e: unknown) => {
   console.error(e instanceof Error ? `${e.name}: ${e.message}` : e);
   process.exit(1);
 });
