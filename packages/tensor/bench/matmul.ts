@@ -45,6 +45,7 @@ const cases: Case[] = [
   { label: '512³ Aᵀ·B', m: 512, n: 512, k: 512, batch: 1, transA: true, transB: false },
   { label: '32×(128×64·64×128)', m: 128, n: 128, k: 64, batch: 32, transA: false, transB: false },
   { label: '32×(128×64·(128×64)ᵀ)', m: 128, n: 128, k: 64, batch: 32, transA: false, transB: true },
+  { label: '1×1024·(4096×1024)ᵀ', m: 1, n: 4096, k: 1024, batch: 1, transA: false, transB: true },
 ];
 
 /** Stored (rows × cols) of one operand, per batch item. */
