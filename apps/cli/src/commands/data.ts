@@ -329,7 +329,7 @@ export function registerDataCommands(program: Command): void {
         const files = await expandInputs(inputs);
         const eot = tokenizer.specialTokens.get('<|endoftext|>');
         if (eot === undefined) {
-          throw new UsageError(`tokenizer "${tokenizer.name}" has no <|endoftext|> special token to separate documents`, 'train it with --special-tokens "<|endoftext|>"');
+          throw new UsageError(`tokenizer "${tokenizer.name}" has no <|endoftext|> special token to separate documents`, 'train it with `lmkit tokenizer train ... --special "<|endoftext|>"`');
         }
         const bad = { count: 0 } as { count: number; first?: string };
         const progress = createProgress({ label: 'pretokenize', unit: 'tok', mode: global.json ? 'json' : 'auto' });
