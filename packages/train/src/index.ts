@@ -48,3 +48,20 @@ export {
   validateRunConfig, modelConfigFor, createRunModel, seqLenFor, objectiveFor, extraTokensFor, type RunConfig, type ObjectiveName,
 } from './run-config.js';
 export { runTraining, type RunTrainingOptions, type RunTrainingResult } from './run.js';
+
+// Parallelism: communicators (threads, tcp), launch environment, strategies (DDP, ZeRO 1-3, pipeline, tensor parallel)
+export { CommError, chunkRange, type Communicator, type CommErrorCode, type FloatArray, type ReduceOp, type BackendName } from './parallel/communicator.js';
+export { createThreadGroup, abortThreadGroup, threadsCommunicator, runInProcess, spawnThreads, joinThreadGroup, type ThreadGroup, type ThreadGroupOptions } from './parallel/comm/threads.js';
+export { tcpCommunicator, type TcpOptions } from './parallel/comm/tcp.js';
+export { resolveDistEnv, firstSlurmHost, type DistEnv } from './parallel/comm/env.js';
+export { runConformance } from './parallel/comm/conformance.js';
+export { type ParallelStrategy, type MemoryReport, type StepResult } from './parallel/strategy.js';
+export { dataParallel, allReduceGradients, gradientBuckets, type DataParallelOptions } from './parallel/data-parallel.js';
+export { zero, type ZeroOptions } from './parallel/zero.js';
+export { fullyShardedDecoder, type FullyShardedOptions } from './parallel/zero3.js';
+export { pipelineSchedule, simulateSchedule, measuredBubble, type PipeOp, type ScheduleKind as PipelineScheduleKind, type ScheduleSimulation } from './parallel/pipeline-schedule.js';
+export { pipelineParallel, type PipelineOptions, type PipelineStrategy } from './parallel/pipeline.js';
+export { tensorParallel, type TensorParallelOptions } from './parallel/tensor-parallel.js';
+export { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel/parallel-spec.js';
+export { createStrategy, runParallelTraining, type StrategyOptions, type ParallelTrainingOptions, type ParallelTrainingResult } from './parallel/parallel-training.js';
+export { launchProcesses, type LaunchOptions, type LaunchResult } from './parallel/launch.js';

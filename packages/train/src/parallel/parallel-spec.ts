@@ -1,0 +1,62 @@
+// Parses `--parallel dp=2,pp=1,tp=1` (with `--zero` and `--schedule`) into a checked ParallelSpec.
+import { CommError } from './communicator.js';
+import type { ScheduleKind } from './pipeline-schedule.js';
+
+/** How training is split across ranks. */
+export interface ParallelSpec {
+  /** Data-parallel replicas. Default 1. */
+  dp: number;
+  /** Pipeline stages. Default 1. */
+  pp: number;
+  /** Tensor-parallel ranks. Default 1. */
+  tp: number;
+  /** ZeRO stage for data parallelism (0 = plain DDP). Default 0. */
+  zero: 0 | 1 | 2 | 3;
+  /** Pipeline schedule. Default '1f1b'. */
+  schedule: ScheduleKind;
+  /** Pipeline micro-batches per step. Default 4. */
+  microBatches: number;
+}
+
+/** dp · pp · tp: the number of ranks the spec needs. */
+export function worldSizeOf(spec: ParallelSpec): number {
+  return spec.dp * spec.pp * spec.tp;
+}
+
+/**
+ * Parses a spec like `dp=2,pp=1,tp=1` (keys in any order, missing ones = 1; also `zero=2`,
+ * `schedule=gpipe`, `mb=8`). Only one of dp/pp/tp may exceed 1 (each strategy runs on the
+ * whole group; 3D composition needs sub-communicators, not built yet); ZeRO needs dp.
+ *
+ * @example
+ * parseParallelSpec('dp=2', { zero: 3 }); // { dp: 2, pp: 1, tp: 1, zero: 3, schedule: '1f1b', microBatches: 4 }
+ */
+export function parseParallelSpec(text: string, overrides: Partial<ParallelSpec> = {}): ParallelSpec {
+  const spec: ParallelSpec = { dp: 1, pp: 1, tp: 1, zero: 0, schedule: '1f1b', microBatches: 4 };
+  const bad = (why: string): never => {
+    throw new CommError('TRAIN_COMM_BAD_ARGS', `--parallel "${text}": ${why}`, { hint: 'write it like dp=2,pp=1,tp=1 (optionally zero=1|2|3, schedule=gpipe|1f1b, mb=<micro-batches>)' });
+  };
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [key, value, extra] = part.split('=');
+    if (value === undefined || extra !== undefined) bad(`"${part}" is not key=value`);
+    if (key === 'schedule') {
+      if (value !== 'gpipe' && value !== '1f1b') bad(`schedule must be gpipe or 1f1b, got "${value}"`);
+      spec.schedule = value as ScheduleKind;
+      continue;
+    }
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) bad(`${key} must be a non-negative integer, got "${value}"`);
+    if (key === 'dp' || key === 'pp' || key === 'tp') {
+      if (n < 1) bad(`${key} must be ≥ 1`);
+      spec[key] = n;
+    } else if (key === 'zero') spec.zero = n as ParallelSpec['zero'];
+    else if (key === 'mb' || key === 'microBatches') spec.microBatches = n;
+    else bad(`unknown key "${key}" (dp, pp, tp, zero, schedule, mb)`);
+  }
+  Object.assign(spec, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
+  if (![0, 1, 2, 3].includes(spec.zero)) bad(`zero must be 0, 1, 2 or 3, got ${spec.zero}`);
+  if (spec.microBatches < 1) bad('mb must be ≥ 1');
+  if ([spec.dp, spec.pp, spec.tp].filter((n) => n > 1).length > 1) bad('only one of dp, pp, tp may be above 1 for now (no 3D sub-groups yet)');
+  if (spec.zero > 0 && spec.pp * spec.tp > 1) bad('ZeRO shards across data-parallel ranks; use it with dp only');
+  return spec;
+}

@@ -1,0 +1,119 @@
+// Runs one rank of a parallel training job: builds the strategy from a ParallelSpec, feeds it its data, and reports throughput, memory and traffic.
+import type { DecoderLM } from '@lmkit/model';
+import type { TokenDataset } from '../data/token-dataset.js';
+import { WindowSampler } from '../data/window-sampler.js';
+import { fromLmkitModel } from '../lmkit-model.js';
+import type { Objective } from '../objectives/objective.js';
+import type { AdamWOptions } from '../optim/adamw.js';
+import { SeededRng } from '../rng.js';
+import { createSchedule, type ScheduleOptions } from '../schedule/lr-schedule.js';
+import { CommError, type Communicator } from './communicator.js';
+import { dataParallel } from './data-parallel.js';
+import { worldSizeOf, type ParallelSpec } from './parallel-spec.js';
+import { pipelineParallel } from './pipeline.js';
+import type { MemoryReport, ParallelStrategy } from './strategy.js';
+import { tensorParallel } from './tensor-parallel.js';
+import { zero } from './zero.js';
+import { fullyShardedDecoder } from './zero3.js';
+
+/** Strategy options shared by every kind. */
+export interface StrategyOptions {
+  /** AdamW hyperparameters. Default the AdamW defaults. */
+  optimizer?: AdamWOptions;
+  /** Global gradient-norm clip; 0 disables. Default 1.0. */
+  gradClip?: number;
+}
+
+/** Builds the strategy `spec` asks for on `comm` (whose size must be dp·pp·tp). */
+export async function createStrategy(comm: Communicator, model: DecoderLM, spec: ParallelSpec, strategyOptions: StrategyOptions = {}): Promise<ParallelStrategy> {
+  const options: StrategyOptions = { optimizer: strategyOptions.optimizer, gradClip: strategyOptions.gradClip };
+  if (worldSizeOf(spec) !== comm.worldSize) {
+    throw new CommError('TRAIN_COMM_BAD_ARGS', `parallel spec dp=${spec.dp},pp=${spec.pp},tp=${spec.tp} needs ${worldSizeOf(spec)} ranks, the group has ${comm.worldSize}`, { hint: 'launch dp·pp·tp processes (lmkit launch --nproc N)' });
+  }
+  if (spec.pp > 1) return pipelineParallel(comm, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options });
+  if (spec.tp > 1) return tensorParallel(comm, model, options);
+  if (spec.zero === 3) return fullyShardedDecoder(comm, model, options);
+  if (spec.zero === 1 || spec.zero === 2) return zero(comm, fromLmkitModel(model), { stage: spec.zero, ...options });
+  return dataParallel(comm, fromLmkitModel(model), options);
+}
+
+/** Options for {@link runParallelTraining}. */
+export interface ParallelTrainingOptions extends StrategyOptions {
+  /** This rank's communicator (threads or tcp). Required. */
+  comm: Communicator;
+  /** The split. Required. */
+  spec: ParallelSpec;
+  /** The model; every rank builds the same config (rank 0's weights are broadcast). Required. */
+  model: DecoderLM;
+  /** Token shards. Required. */
+  dataset: TokenDataset;
+  /** The objective (causalLm() for decoders). Required. */
+  objective: Objective;
+  /** Optimizer steps. Required. */
+  steps: number;
+  /** Global batch (sequences per step, across data-parallel ranks). Default 8. */
+  batchSize?: number;
+  /** Sequence length. Default 128. */
+  seqLen?: number;
+  /** LR schedule; totalSteps defaults to steps. Default cosine, maxLr 3e-4. */
+  schedule?: Partial<ScheduleOptions>;
+  /** Data seed. Default 1337. */
+  seed?: number;
+  /** Called after every step on every rank. */
+  onStep?: (record: { step: number; loss: number; lr: number; tokensPerSecond: number; bytesSent: number }) => void;
+}
+
+/** What {@link runParallelTraining} returns on each rank. */
+export interface ParallelTrainingResult {
+  /** Steps run. */
+  steps: number;
+  /** Last loss (this rank's view; DP ranks see their own micro-batch). */
+  loss: number;
+  /** Global tokens per second over all steps after the first (warm-up). */
+  tokensPerSecond: number;
+  /** Bytes this rank holds (see MemoryReport). */
+  memory: MemoryReport;
+  /** Mean payload bytes this rank sent per step. */
+  bytesPerStep: number;
+}
+
+/**
+ * Trains with `spec` as rank `comm.rank`: data-parallel ranks sample disjoint streams (seed
+ * offset by rank) and each takes batchSize/dp sequences; pipeline and tensor ranks all read
+ * the same batch. Every rank must call it with the same options.
+ *
+ * @example
+ * const comm = await tcpCommunicator(resolveDistEnv());
+ * await runParallelTraining({ comm, spec: parseParallelSpec('dp=2'), model, dataset, objective: causalLm(), steps: 100 });
+ */
+export async function runParallelTraining(options: ParallelTrainingOptions): Promise<ParallelTrainingResult> {
+  const { comm, spec, dataset, objective } = options;
+  const B = options.batchSize ?? 8;
+  const T = options.seqLen ?? 128;
+  const seed = options.seed ?? 1337;
+  if (B % spec.dp !== 0) throw new CommError('TRAIN_COMM_BAD_ARGS', `batch size ${B} does not split over dp=${spec.dp}`, { hint: 'use a batch size that is a multiple of dp' });
+  const localB = B / spec.dp;
+  const dpRank = spec.dp > 1 ? comm.rank : 0;
+  const windowLength = objective.windowLength(T);
+  const sampler = new WindowSampler(dataset.train, windowLength, { seed: seed + 7919 * dpRank, what: `${dataset.dir} (train)` });
+  const rng = new SeededRng((seed ^ 0x5eed) + dpRank);
+  const strategy = await createStrategy(comm, options.model, spec, options);
+  const schedule = createSchedule({ ...options.schedule, totalSteps: options.schedule?.totalSteps ?? options.steps });
+  comm.resetStats();
+  let loss = NaN;
+  let timed = 0;
+  let timedSteps = 0;
+  for (let step = 0; step < options.steps; step++) {
+    const t0 = performance.now();
+    const lr = schedule.at(step);
+    const batch = objective.makeBatch(sampler.next(localB), localB, T, rng);
+    loss = (await strategy.step([batch], lr)).loss;
+    const dt = (performance.now() - t0) / 1000;
+    if (step > 0 || options.steps === 1) {
+      timed += dt;
+      timedSteps++;
+    }
+    options.onStep?.({ step: step + 1, loss, lr, tokensPerSecond: (B * T) / dt, bytesSent: comm.bytesSent() });
+  }
+  return { steps: options.steps, loss, tokensPerSecond: (B * T * timedSteps) / timed, memory: strategy.memory(), bytesPerStep: comm.bytesSent() / options.steps };
+}
