@@ -1,6 +1,7 @@
 // Engine tests: views share storage, autograd accumulation, noGrad/detach, scopes and disposal, typed errors, RNG, dtypes.
 import { describe, expect, it } from 'vitest';
 import {
+  concat, max, mean, softmax, sum,
   Rng, TensorError, add, arange, backendInfo, bf16ToF32, createRng, crossEntropy, dropout, embedding, f16ToF32, f32ToBf16, f32ToF16, getKernel,
   keep, matmul, noGrad, ones, randn, scope, setBackend, split, tensor, zeros, type Tensor,
 } from './index.js';
@@ -161,5 +162,20 @@ describe('rng, dropout and dtypes', () => {
   it('reports the backend in use', () => {
     expect(backendInfo().name).toBe('cpu');
     expect(backendInfo().mode).toMatch(/^(js|wasm-simd(-relaxed)?)$/);
+  });
+});
+
+describe('edge shapes', () => {
+  it('handles empty dims, 0-d tensors and bf16 inputs', () => {
+    expect(Array.from(matmul(zeros([3, 0]), zeros([0, 2])).data())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(matmul(zeros([0, 4]), zeros([4, 2])).shape).toEqual([0, 2]);
+    expect(sum(zeros([0, 3]), 0).toArray()).toEqual([0, 0, 0]);
+    expect(sum(zeros([0])).item()).toBe(0);
+    expect(softmax(zeros([0, 3])).shape).toEqual([0, 3]);
+    expect(concat([zeros([0, 2]), ones([1, 2])], 0).toArray()).toEqual([[1, 1]]);
+    expect(Array.from(tensor([1.5, 2.5], [2], { dtype: 'bf16' }).add(1).data())).toEqual([2.5, 3.5]);
+    expect(tensor(3).item()).toBe(3);
+    expect(mean(tensor([[1, 2], [3, 4]]), [0, 1]).item()).toBe(2.5);
+    expect(max(tensor([[1, 5], [3, 4]]), 1, true).toArray()).toEqual([[5], [4]]);
   });
 });
