@@ -1,4 +1,4 @@
-// The committed sgemm-wasm.generated.ts must be exactly what build-wasm.mjs makes from c/sgemm.c.
+// The committed kernels-wasm.generated.ts must be exactly what build-wasm.mjs makes from c/*.c.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 const clang = process.env.CLANG ?? 'clang-14';
 const haveClang = spawnSync(clang, ['--version']).status === 0;
 
-const title = haveClang ? 'generated module is reproducible from the C source' : `generated module reproducibility (skipped: ${clang} not installed)`;
+const title = haveClang ? 'generated modules are reproducible from the C source' : `generated module reproducibility (skipped: ${clang} not installed)`;
 
 test.skipIf(!haveClang)(title, () => {
   const script = fileURLToPath(new URL('./build-wasm.mjs', import.meta.url));

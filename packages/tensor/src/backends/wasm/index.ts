@@ -10,6 +10,8 @@ export { allocF32, freeF32, isWasmF32 } from './alloc';
 // Kernels
 export { sgemm, PARALLEL_MIN_FLOPS } from './sgemm';
 export type { SgemmArgs } from './sgemm';
+export { softmaxRows, SOFTMAX_PARALLEL_MIN } from './softmax';
+export type { SoftmaxRowsArgs } from './softmax';
 
 // Errors
 export { WasmKernelError } from './wasm-kernel-error';

@@ -1,5 +1,5 @@
 // Batched single-precision matrix multiply on the WebAssembly SIMD kernels, split over the worker pool.
-import { getRuntime, type WasmRuntime } from './wasm-runtime';
+import { getRuntime, JOB_SGEMM, runJobs, threadsFor, type WasmRuntime } from './wasm-runtime';
 import { partitionSgemm } from './sgemm-partition';
 import { WasmKernelError } from './wasm-kernel-error';
 
@@ -48,8 +48,8 @@ export interface SgemmArgs {
 /** Below this many flops a call runs on the calling thread only: waking workers costs more than it saves. */
 export const PARALLEL_MIN_FLOPS = 2 * 96 * 96 * 96;
 
-/** 4-byte fields of the SgemmJob struct in c/sgemm.c. */
-const JOB_WORDS = 22;
+/** The kind word plus the 22 four-byte fields of the SgemmJob struct in c/sgemm.c. */
+const JOB_WORDS = 23;
 
 /** A validated operand: where it is, and (for plain arrays) its staging copy in the shared memory. */
 interface Operand {
@@ -99,12 +99,13 @@ export function sgemm(args: SgemmArgs): void {
     const b = operand(rt, operands, 'b', args.b, args.bOffset ?? 0, transB ? n : k, transB ? k : n, ldb, batch, strideB);
     const c = operand(rt, operands, 'c', args.c, args.cOffset ?? 0, m, n, ldc, batch, strideC);
     const flops = 2 * m * n * k * batch;
-    const threads = flops < PARALLEL_MIN_FLOPS ? 1 : Math.min(rt.threads, 1 + rt.pool.readyCount());
+    const threads = threadsFor(rt, flops, PARALLEL_MIN_FLOPS);
     const blocks = partitionSgemm(batch, m, n, threads);
     const jobs = blocks.map((block, t) => {
       const ctx = rt.contexts[t];
       const words = rt.heap.i32(ctx.job, JOB_WORDS);
       words.set([
+        JOB_SGEMM,
         m, n, k,
         a.address, lda, transA ? 1 : 0,
         b.address, ldb, transB ? 1 : 0,
@@ -115,8 +116,7 @@ export function sgemm(args: SgemmArgs): void {
       ]);
       return ctx.job;
     });
-    if (jobs.length === 1) rt.sgemmJob(jobs[0]);
-    else rt.pool.run(jobs, rt.sgemmJob);
+    runJobs(rt, jobs);
     if (c.staged >= 0) args.c.set(rt.heap.f32(c.staged, c.span), c.offset);
   } finally {
     for (const op of operands) if (op.staged >= 0) rt.heap.release(op.staged);

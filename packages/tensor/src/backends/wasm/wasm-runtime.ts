@@ -1,7 +1,7 @@
 // The process-wide state of the WebAssembly kernels: the compiled module, its shared memory, the worker pool and the thread count.
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { SGEMM_RELAXED_BASE64, SGEMM_SIMD_BASE64 } from './sgemm-wasm.generated';
+import { KERNELS_RELAXED_BASE64, KERNELS_SIMD_BASE64 } from './kernels-wasm.generated';
 import { WasmHeap } from './wasm-heap';
 import { WasmKernelError } from './wasm-kernel-error';
 import { WorkerPool } from './worker-pool';
@@ -34,9 +34,9 @@ export interface WasmInfo {
 
 /** One thread's job descriptor and scratch, both inside the shared memory. */
 export interface ThreadContext {
-  /** Byte offset of the SgemmJob descriptor. */
+  /** Byte offset of this thread's job descriptor (kind word, then the kernel's struct). */
   job: number;
-  /** Byte offset of this thread's packing scratch. */
+  /** Byte offset of this thread's sgemm packing scratch. */
   scratch: number;
 }
 
@@ -45,7 +45,8 @@ export interface WasmRuntime {
   heap: WasmHeap;
   relaxedSimd: boolean;
   module: WebAssembly.Module;
-  sgemmJob: (job: number) => void;
+  /** Runs the job descriptor at a byte offset on the calling thread (c/jobs.c). */
+  runJob: (job: number) => void;
   scratchFloats: number;
   pool: WorkerPool;
   threads: number;
@@ -64,14 +65,14 @@ let relaxedModule: WebAssembly.Module | null | undefined;
 
 /** The plain-SIMD module, compiled once. */
 function compileSimd(): WebAssembly.Module {
-  simdModule ??= new WebAssembly.Module(Buffer.from(SGEMM_SIMD_BASE64, 'base64'));
+  simdModule ??= new WebAssembly.Module(Buffer.from(KERNELS_SIMD_BASE64, 'base64'));
   return simdModule;
 }
 
 /** The relaxed-SIMD module, compiled once, or undefined where the engine rejects relaxed SIMD. */
 function compileRelaxed(): WebAssembly.Module | undefined {
   if (relaxedModule === undefined) {
-    const bytes = Buffer.from(SGEMM_RELAXED_BASE64, 'base64');
+    const bytes = Buffer.from(KERNELS_RELAXED_BASE64, 'base64');
     // NOTE: relaxed SIMD is on by default from Node 22; on Node 20 it sits behind this flag,
     // which V8 reads when it validates a module, so setting it at run time is enough.
     setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -107,7 +108,7 @@ export function initWasmKernelsSync(options: WasmKernelOptions = {}): void {
   heap ??= new WasmHeap(HEAP_START, INITIAL_PAGES);
   const instance = new WebAssembly.Instance(module, { env: { memory: heap.memory } });
   const exports = instance.exports as {
-    sgemm_job: (job: number) => void;
+    run_job: (job: number) => void;
     sgemm_scratch_floats: () => number;
     sgemm_tile_rows: () => number;
     __heap_base: WebAssembly.Global;
@@ -120,7 +121,7 @@ export function initWasmKernelsSync(options: WasmKernelOptions = {}): void {
     heap,
     relaxedSimd: relaxed !== undefined,
     module,
-    sgemmJob: exports.sgemm_job,
+    runJob: exports.run_job,
     scratchFloats: exports.sgemm_scratch_floats(),
     pool: new WorkerPool(module, heap.memory),
     threads: 1,
@@ -174,6 +175,25 @@ export function wasmInfo(): WasmInfo {
     threadsReady: 1 + runtime.pool.readyCount(),
     memoryBytes: runtime.heap.memory.buffer.byteLength,
   };
+}
+
+/** Job kinds, word 0 of a job descriptor (the enum in c/simd.h). */
+export const JOB_SGEMM = 1;
+/** A row-softmax job (c/softmax.c). */
+export const JOB_SOFTMAX = 2;
+
+/**
+ * Runs one job per thread and returns when all are done: `jobs[t]` is the byte offset of thread t's
+ * descriptor (contexts[t].job), jobs[0] runs on the calling thread.
+ */
+export function runJobs(rt: WasmRuntime, jobs: readonly number[]): void {
+  if (jobs.length === 1) rt.runJob(jobs[0]);
+  else rt.pool.run(jobs, rt.runJob);
+}
+
+/** Threads a job of `work` units may use: 1 below `minWork`, else min(setThreads, ready threads). */
+export function threadsFor(rt: WasmRuntime, work: number, minWork: number): number {
+  return work < minWork ? 1 : Math.min(rt.threads, 1 + rt.pool.readyCount());
 }
 
 /** The live runtime; throws TENSOR_WASM_NOT_READY before init. */

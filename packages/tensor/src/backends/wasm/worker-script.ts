@@ -29,7 +29,7 @@ const { module, memory, ctl, index } = workerData;
 const PENDING = ${CTL_PENDING}, ERRORS = ${CTL_ERRORS}, SLOT = ${CTL_SLOTS} + index, READY = ${CTL_READY} + index;
 let run;
 try {
-  run = new WebAssembly.Instance(module, { env: { memory } }).exports.sgemm_job;
+  run = new WebAssembly.Instance(module, { env: { memory } }).exports.run_job;
 } catch (error) {
   parentPort.postMessage({ type: 'error', message: String(error && error.stack || error) });
   return;

@@ -7,8 +7,7 @@
 // static data: every worker thread instantiates the same module over one shared memory, so
 // each thread's scratch space arrives in its job descriptor instead.
 
-#include <stdint.h>
-#include <wasm_simd128.h>
+#include "simd.h"
 
 // NOTE: 4×8 (8 accumulators) rather than 6×8: V8 gives wasm 15 xmm registers on x86 and its
 // scheduler hoists the broadcasts, so a 6×8 or 5×8 tile spills an accumulator every step.
@@ -19,17 +18,9 @@ _Static_assert(MR == 4, "pack_a transposes 4 × 4 blocks in registers");
 #define KC 256  // depth per packed block; a B micro-panel (KC × NR) is 8 KiB, in L1
 #define NC 2048 // columns of B per packed block (multiple of NR); 256×2048×4 B = 2 MiB
 
-// MADD(acc, x, y) = acc + x*y. With RELAXED the build script rewrites clang 14's prototype
-// `f32x4.fma` opcode (0xfd 0xaf) into the standard `f32x4.relaxed_madd` (0xfd 0x105), whose
-// operand order is (x, y, acc) → x*y + acc; hence the argument order below.
-#ifdef RELAXED
-#define MADD(acc, x, y) __builtin_wasm_fma_f32x4((x), (y), (acc))
-#else
-#define MADD(acc, x, y) wasm_f32x4_add((acc), wasm_f32x4_mul((x), (y)))
-#endif
 
 /** One thread's share of a (batched) sgemm; every field is 4 bytes, mirrored by sgemm.ts. */
-typedef struct {
+typedef struct SgemmJob {
   int32_t m, n, k;
   const float *a; int32_t lda, trans_a;
   const float *b; int32_t ldb, trans_b;
@@ -307,8 +298,6 @@ static int sgemm_rows_direct(const SgemmJob *job, const float *a, const float *b
   return 1;
 }
 
-/** Runs one thread's share of a batched sgemm described by `job`. */
-__attribute__((export_name("sgemm_job")))
 void sgemm_job(const SgemmJob *job) {
   if (job->row0 >= job->row1 || job->col0 >= job->col1) return;
   for (int t = job->batch0; t < job->batch1; t++) {
