@@ -134,3 +134,22 @@ describe('Trainer', () => {
     await expect(train(base({ dataset: ds, outDir: out, resume: true }))).rejects.toMatchObject({ code: 'TRAIN_BAD_CHECKPOINT' });
   });
 });
+
+describe('Trainer time budget', () => {
+  it('fits the schedule to the budget and stops near it', async () => {
+    const ds = await dataset();
+    const slow = new BigramModel(V);
+    const inner = slow.lossAndBackward.bind(slow);
+    slow.lossAndBackward = (batch, options) => {
+      const until = performance.now() + 20; // ~20 ms per step
+      while (performance.now() < until);
+      return inner(batch, options);
+    };
+    const result = await train(base({ dataset: ds, model: slow, steps: 10_000, timeBudgetSeconds: 0.6, evalEvery: 0 }));
+    // NOTE: wide margins: this depends on wall-clock time on a shared machine. Unfitted, the run would
+    // stop at ~30 of 10 000 steps with the LR still at its peak (0.05).
+    expect(result.steps).toBeGreaterThan(9);
+    expect(result.steps).toBeLessThan(200);
+    expect(result.metrics.at(-1)!.lr).toBeLessThan(0.02);
+  });
+});
