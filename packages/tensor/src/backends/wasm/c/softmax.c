@@ -15,8 +15,14 @@ typedef struct SoftmaxJob {
 static v128_t exp_nonpositive(v128_t x) {
   const v128_t lo = wasm_f32x4_splat(-87.3f);
   v128_t underflow = wasm_f32x4_lt(x, lo);
-  x = wasm_f32x4_max(x, lo);  // NaN-propagating
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  // NOTE: pmax (one maxps) instead of the IEEE max (a long sequence in V8); a NaN x stays NaN
+  // because pmax(x, lo) = x < lo ? lo : x.
+  x = wasm_f32x4_pmax(x, lo);
+  // NOTE: adding 1.5·2²³ rounds x·log2(e) to an integer n and leaves n in the low mantissa bits,
+  // which is cheaper in V8 than f32x4.nearest + i32x4.trunc_sat (a long NaN-safe sequence on x86).
+  const v128_t magic = wasm_f32x4_splat(12582912.0f);
+  v128_t t = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), magic);
+  v128_t n = wasm_f32x4_sub(t, magic);
   v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
   v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
@@ -26,8 +32,8 @@ static v128_t exp_nonpositive(v128_t x) {
   p = MADD(wasm_f32x4_splat(1.6666665459e-1f), p, r);
   p = MADD(wasm_f32x4_splat(5.0000001201e-1f), p, r);
   p = MADD(wasm_f32x4_add(r, wasm_f32x4_splat(1.0f)), p, wasm_f32x4_mul(r, r));
-  // 2^n by building the float's exponent bits; n ∈ [-126, 0] here.
-  v128_t pow2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  // 2^n by building the float's exponent bits from t's (bits(t) = 0x4B400000 + n); n ∈ [-126, 0] here.
+  v128_t pow2 = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127 - 0x4B400000)), 23);
   return wasm_v128_andnot(wasm_f32x4_mul(p, pow2), underflow);
 }
 
@@ -36,11 +42,12 @@ static float exp_scalar(float x) { return wasm_f32x4_extract_lane(exp_nonpositiv
 static void softmax_row(const float *x, float *y, int n) {
   v128_t vmax = wasm_f32x4_splat(-__builtin_inff());
   int i = 0;
-  for (; i + 4 <= n; i += 4) vmax = wasm_f32x4_max(vmax, wasm_v128_load(x + i));
-  vmax = wasm_f32x4_max(vmax, wasm_i32x4_shuffle(vmax, vmax, 2, 3, 0, 1));
-  vmax = wasm_f32x4_max(vmax, wasm_i32x4_shuffle(vmax, vmax, 1, 0, 3, 2));
+  // NOTE: pmax may skip a NaN here; the NaN then poisons the row through exp and the sum anyway.
+  for (; i + 4 <= n; i += 4) vmax = wasm_f32x4_pmax(vmax, wasm_v128_load(x + i));
+  vmax = wasm_f32x4_pmax(vmax, wasm_i32x4_shuffle(vmax, vmax, 2, 3, 0, 1));
+  vmax = wasm_f32x4_pmax(vmax, wasm_i32x4_shuffle(vmax, vmax, 1, 0, 3, 2));
   float m = wasm_f32x4_extract_lane(vmax, 0);
-  for (; i < n; i++) m = (x[i] > m || x[i] != x[i]) ? x[i] : m;  // NaN wins, as in the vector max
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
   v128_t vm = wasm_f32x4_splat(m);
   v128_t vsum = wasm_f32x4_splat(0);
   i = 0;
