@@ -16,6 +16,8 @@ interface CheckOptions {
   xvfb: boolean;
   /** gpu.js precision to ask for (default: single). */
   precision: 'single' | 'unsigned';
+  /** Compiled-kernel cache size (default: the runtime's 512). */
+  maxKernels?: number;
   /** Skip the conformance suite (default false). */
   skipConformance: boolean;
 }
@@ -28,8 +30,9 @@ function parseArgs(argv: string[]): CheckOptions {
     else if (a === '--sizes') o.sizes = argv[++i]!.split(',').map(Number);
     else if (a === '--no-xvfb') o.xvfb = false;
     else if (a === '--precision') o.precision = argv[++i] as 'single' | 'unsigned';
+    else if (a === '--max-kernels') o.maxKernels = Number(argv[++i]);
     else if (a === '--no-conformance') o.skipConformance = true;
-    else throw new Error(`gpu-check: unknown argument '${a}' (use --mode, --precision, --sizes, --no-xvfb, --no-conformance)`);
+    else throw new Error(`gpu-check: unknown argument '${a}' (use --mode, --precision, --max-kernels, --sizes, --no-xvfb, --no-conformance)`);
   }
   return o;
 }
@@ -40,7 +43,7 @@ async function main(): Promise<number> {
   if (display !== null) console.log(`display: ${display.display ?? `none (${display.reason})`}${display.started ? ' — Xvfb started for this run' : ''}`);
   let info;
   try {
-    info = registerGpuBackend({ mode: opts.mode, precision: opts.precision });
+    info = registerGpuBackend({ mode: opts.mode, precision: opts.precision, ...(opts.maxKernels === undefined ? {} : { maxKernels: opts.maxKernels }) });
   } catch (e) {
     const err = e as Error & { code?: string; hint?: string };
     console.log(`gpu backend: UNAVAILABLE — ${err.code ?? err.name}: ${err.message}`);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TensorError } from '../../errors.js';
 import { checkKernelClass, GpuRuntime } from './runtime.js';
 import { gpuTestEnv, upView, down } from './test-support.js';
+import type { GpuStorage } from './storage.js';
 import { matmul } from './kernels/matmul.js';
 import { unary } from './kernels/elementwise.js';
 import { softmax } from './kernels/softmax.js';
@@ -58,5 +59,26 @@ describe.skipIf(env.rt === null)(`the GL runtime${env.reason ? ` — skipped: ${
     expect(i.precision).toBe('single');
     expect(i.shaderFloatBits).toBe(23);
     expect(i.maxTextureSize).toBeGreaterThanOrEqual(4096);
+  });
+
+  it('evicts least-recently-used kernels past maxKernels; their outputs stay readable and are freed on release', () => {
+    const rt = new GpuRuntime({ mode: 'gpu', maxKernels: 2 });
+    const gl = (rt as unknown as { gpu: { context: WebGLRenderingContext } }).gpu.context;
+    const x = upView(rt, [1, -2, 3], [3]);
+    const outs = ['neg', 'abs', 'exp', 'relu'].map((name) => unary(rt, name, x) as GpuStorage);
+    expect(rt.compiledKernels).toBe(2);
+    expect(down(rt, outs[0])).toEqual([-1, 2, -3]); // its kernel ('neg') was destroyed meanwhile
+    expect(down(rt, outs[1])).toEqual([1, 2, 3]);
+    const glTextures = outs.map((o) => (o.handle as unknown as { texture: WebGLTexture }).texture);
+    for (const o of outs) o.release();
+    // Outputs of evicted kernels are gone at once; a cached kernel keeps its last output texture
+    // (to render its next call into) until it is evicted too.
+    expect(gl.isTexture(glTextures[0]!)).toBe(false);
+    expect(gl.isTexture(glTextures[1]!)).toBe(false);
+    expect(gl.isTexture(glTextures[3]!)).toBe(true);
+    for (const name of ['sqrt', 'tanh']) (unary(rt, name, x) as GpuStorage).release();
+    expect(gl.isTexture(glTextures[2]!)).toBe(false);
+    expect(gl.isTexture(glTextures[3]!)).toBe(false);
+    rt.destroy();
   });
 });

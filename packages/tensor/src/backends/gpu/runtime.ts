@@ -31,6 +31,13 @@ export interface GpuRuntimeOptions {
    * up to an ulp at every kernel boundary, NaN and ±Inf are not kept) and without the tiled matmul.
    */
   precision?: 'single' | 'unsigned';
+  /**
+   * Compiled kernels kept (default 512). Each distinct shape/layout compiles its own shaders, and
+   * each cached kernel holds on to the texture of its last output (its next call renders into it
+   * again once that output is released, a new one while it is in use); past this many the least recently used are destroyed (outputs still in use
+   * stay valid), so a growing KV cache or ever-changing shapes cannot grow GL memory without bound.
+   */
+  maxKernels?: number;
 }
 
 /** What the runtime really got, checked on a probe kernel (never what was asked for). */
@@ -89,6 +96,7 @@ export class GpuRuntime {
   private readonly gpu: GPU;
   private readonly kernels = new Map<string, IKernelRunShortcut>();
   private readonly precision: 'single' | 'unsigned';
+  private readonly maxKernels: number;
 
   constructor(options: GpuRuntimeOptions = {}) {
     const requestedMode = options.mode ?? 'gpu';
@@ -101,6 +109,7 @@ export class GpuRuntime {
     }
     this.gpu = gpu;
     this.precision = options.precision ?? 'single';
+    this.maxKernels = Math.max(1, options.maxKernels ?? 512);
     this.info = this.probe(requestedMode);
   }
 
@@ -156,7 +165,7 @@ export class GpuRuntime {
    * (returns a texture) and immutable (each call returns a texture the caller owns and must delete).
    */
   kernel(spec: KernelSpec): IKernelRunShortcut {
-    let k = this.kernels.get(spec.key);
+    let k = this.cached(spec.key);
     if (k === undefined) {
       k = this.gpu.createKernel(spec.source, {
         output: spec.output,
@@ -166,7 +175,7 @@ export class GpuRuntime {
         tactic: 'precision',
         ...(spec.returnType === undefined ? {} : { returnType: spec.returnType }),
       } as never);
-      this.kernels.set(spec.key, k);
+      this.remember(spec.key, k);
     }
     return k;
   }
@@ -195,7 +204,7 @@ export class GpuRuntime {
    * Returns [main output, ...sub outputs], every texture owned by the caller.
    */
   runMap(spec: KernelSpec & { subKernels: readonly string[] }, args: unknown[]): Texture[] {
-    let k = this.kernels.get(spec.key);
+    let k = this.cached(spec.key);
     if (k === undefined) {
       const subs: Record<string, string> = {};
       spec.subKernels.forEach((name, i) => { subs[`s${i}`] = `function ${name}(v) { return v; }`; });
@@ -203,7 +212,7 @@ export class GpuRuntime {
         output: spec.output, pipeline: true, immutable: true, precision: this.precision, tactic: 'precision',
         ...(spec.returnType === undefined ? {} : { returnType: spec.returnType }),
       } as never) as unknown as IKernelRunShortcut;
-      this.kernels.set(spec.key, k);
+      this.remember(spec.key, k);
     }
     const out = (k as unknown as (...a: unknown[]) => Record<string, Texture>)(...args);
     const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
@@ -218,6 +227,40 @@ export class GpuRuntime {
     return textures;
   }
 
+  private keeperKernel: { context?: unknown } | null = null;
+
+  /** A small built kernel outside the LRU cache, to host read-backs of textures whose kernel was evicted. */
+  private keeper(): { context?: unknown } {
+    if (this.keeperKernel === null) {
+      const k = this.gpu.createKernel('function(a) { return a[this.thread.x]; }', {
+        output: [1], pipeline: true, immutable: true, precision: this.precision, tactic: 'precision',
+      } as never);
+      deleteTexture((k as unknown as (a: Float32Array) => Texture)(new Float32Array(1)));
+      this.keeperKernel = (k as unknown as { kernel: { context?: unknown } }).kernel;
+    }
+    return this.keeperKernel;
+  }
+
+  /** A compiled kernel by key, marked most recently used. */
+  private cached(key: string): IKernelRunShortcut | undefined {
+    const k = this.kernels.get(key);
+    if (k !== undefined) {
+      this.kernels.delete(key);
+      this.kernels.set(key, k);
+    }
+    return k;
+  }
+
+  /** Caches a new kernel, destroying the least recently used ones past `maxKernels`. */
+  private remember(key: string, k: IKernelRunShortcut): void {
+    this.kernels.set(key, k);
+    for (const [oldKey, old] of this.kernels) {
+      if (this.kernels.size <= this.maxKernels) break;
+      this.kernels.delete(oldKey);
+      evictKernel(old);
+    }
+  }
+
   /** Uploads host floats to a new device texture of `data.length` elements. */
   upload(data: Float32Array): Texture {
     const n = data.length;
@@ -226,6 +269,9 @@ export class GpuRuntime {
 
   /** Reads a texture of `n` floats back to the host. */
   download(texture: Texture, n: number): Float32Array {
+    const t = texture as unknown as { kernel?: { context?: unknown } | null };
+    // NOTE: a texture whose kernel was evicted reads back through a kernel that is never evicted.
+    if (t.kernel !== null && t.kernel !== undefined && t.kernel.context === undefined) t.kernel = this.keeper();
     const out = texture.toArray() as unknown;
     if (out instanceof Float32Array) return out.length === n ? out : out.slice(0, n);
     // NOTE: off GL (the webasm/cpu opt-in modes) kernels return plain arrays, never textures.
@@ -255,6 +301,22 @@ export function checkKernelClass(requestedMode: GpuMode, kernelClass: string): v
   if (requestedMode !== 'gpu' && MODE_KERNEL[requestedMode] !== kernelClass) {
     throw unavailable(requestedMode, `asked for ${MODE_KERNEL[requestedMode]} but gpu.js built ${kernelClass}`);
   }
+}
+
+/**
+ * Destroys a compiled kernel but not the textures it returned that are still alive. NOTE: gpu.js's
+ * destroy() deletes every texture in the kernel's cache, including outputs handed out earlier
+ * (immutable kernels keep their first output texture there), so those are taken out first.
+ */
+function evictKernel(k: IKernelRunShortcut): void {
+  const inner = (k as unknown as { kernel: { textureCache?: { _refs?: number }[] } }).kernel;
+  if (Array.isArray(inner.textureCache)) inner.textureCache = inner.textureCache.filter((t) => !((t._refs ?? 0) > 0));
+  k.destroy();
+}
+
+/** Deletes a texture this module made for itself (not counted in textureStats). */
+function deleteTexture(t: Texture): void {
+  t.delete();
 }
 
 /** Maps a gpu.js kernel class name to the short mode name backendInfo reports. */

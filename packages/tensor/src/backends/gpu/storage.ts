@@ -33,8 +33,12 @@ export class GpuStorage implements Storage {
 /** Deletes a texture handle; host arrays need nothing. */
 export function deleteHandle(handle: GpuHandle): void {
   if (handle !== null && !(handle instanceof Float32Array) && typeof (handle as Texture).delete === 'function') {
-    if (!(handle as unknown as { _deleted: boolean })._deleted) textureStats.live--;
-    (handle as Texture).delete();
+    const t = handle as unknown as { _deleted: boolean; kernel: { context?: unknown } | null; delete(): void };
+    if (!t._deleted) textureStats.live--;
+    // NOTE: a texture outliving its evicted (destroyed) kernel would ask that kernel, which has no context
+    // left, to free it — and nothing would; detached, gpu.js frees it through the shared context itself.
+    if (t.kernel !== null && t.kernel.context === undefined) t.kernel = null;
+    t.delete();
   }
 }
 
