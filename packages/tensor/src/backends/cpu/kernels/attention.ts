@@ -39,6 +39,11 @@ function keyEnd(i1: number, s: number, opts: AttentionKernelOptions): number {
   return opts.causal ? Math.max(0, Math.min(s, i1 - 1 + opts.positionOffset + 1)) : s;
 }
 
+// Keys of a tile row that are not masked: all c, or up to the query's position when causal.
+function visibleIn(qpos: number, j0: number, c: number, causal: boolean): number {
+  return causal ? Math.min(c, Math.max(0, qpos - j0 + 1)) : c;
+}
+
 // Scales scores, adds ALiBi and the causal mask in place for every batch entry of a (nb, r, c) tile.
 function maskTile(sc: Float32Array, p: Plan, g: number, r: number, c: number, i0: number, j0: number, opts: AttentionKernelOptions): void {
   for (let n = 0; n < p.nb; n++) {
@@ -48,7 +53,7 @@ function maskTile(sc: Float32Array, p: Plan, g: number, r: number, c: number, i0
     for (let i = 0; i < r; i++) {
       const qpos = i0 + i + opts.positionOffset;
       const row = base + i * c;
-      const visible = opts.causal ? Math.min(c, Math.max(0, qpos - j0 + 1)) : c;
+      const visible = visibleIn(qpos, j0, c, opts.causal);
       for (let j = 0; j < visible; j++) {
         let v = sc[row + j] * opts.scale;
         if (slope !== 0) v -= slope * Math.abs(qpos - j0 - j);
@@ -91,8 +96,9 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
           for (let i = 0; i < r; i++) {
             const row = (n * r + i) * c;
             const st = n * BR + i;
+            const vis = visibleIn(i0 + i + opts.positionOffset, j0, c, opts.causal); // masked keys stay 0 in P
             let bm = -Infinity;
-            for (let j = 0; j < c; j++) { const x = sc[row + j]; if (x > bm || x !== x) bm = x; }
+            for (let j = 0; j < vis; j++) { const x = sc[row + j]; if (x > bm || x !== x) bm = x; }
             const mOld = m[st];
             const mNew = bm > mOld || bm !== bm ? bm : mOld;
             if (mNew === -Infinity) {
@@ -101,7 +107,8 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
             }
             const corr = Math.exp(mOld - mNew);
             let sum = 0;
-            for (let j = 0; j < c; j++) { const e = Math.exp(sc[row + j] - mNew); sc[row + j] = e; sum += e; }
+            for (let j = 0; j < vis; j++) { const e = Math.exp(sc[row + j] - mNew); sc[row + j] = e; sum += e; }
+            for (let j = vis; j < c; j++) sc[row + j] = 0;
             l[st] = l[st] * corr + sum;
             m[st] = mNew;
             if (corr !== 1) { const o = n * qStride + qOff + i * d; for (let x = 0; x < d; x++) out[o + x] *= corr; }
@@ -165,7 +172,9 @@ export function attentionGrad(q: View, k: View, v: View, o: View, lse: View, dou
           for (let i = 0; i < r; i++) {
             const lrow = ld[(n * qStride + qOff) / d + i];
             const row = (n * r + i) * c;
-            for (let j = 0; j < c; j++) pr[row + j] = lrow === -Infinity ? 0 : Math.exp(pr[row + j] - lrow); // P from lse
+            const vis = lrow === -Infinity ? 0 : visibleIn(i0 + i + opts.positionOffset, j0, c, opts.causal);
+            for (let j = 0; j < vis; j++) pr[row + j] = Math.exp(pr[row + j] - lrow); // P from lse
+            for (let j = vis; j < c; j++) pr[row + j] = 0;
           }
         }
         // dV_j += Pᵀ·dO_i ; dP = dO_i·V_jᵀ
@@ -175,7 +184,9 @@ export function attentionGrad(q: View, k: View, v: View, o: View, lse: View, dou
           for (let i = 0; i < r; i++) {
             const row = (n * r + i) * c;
             const dRow = di[n * BR + i];
-            for (let j = 0; j < c; j++) dp[row + j] = pr[row + j] * (dp[row + j] - dRow) * opts.scale; // dS
+            const vis = visibleIn(i0 + i + opts.positionOffset, j0, c, opts.causal);
+            for (let j = 0; j < vis; j++) dp[row + j] = pr[row + j] * (dp[row + j] - dRow) * opts.scale; // dS
+            for (let j = vis; j < c; j++) dp[row + j] = 0;
           }
         }
         // dQ_i += dS·K_j ; dK_j += dSᵀ·Q_i
