@@ -3,14 +3,14 @@ import type { Dtype, View } from '../../backend.js';
 import type { GpuRuntime, KernelSpec } from './runtime.js';
 import { checkSize, empty, handleOf, wrap, type GpuStorage } from './storage.js';
 
-/** A kernel argument: a view (its storage's texture is passed) or an intermediate storage. */
+/** A kernel argument: a view (its storage's texture is passed) or an intermediate storage; numbers pass as uniforms. */
 export type Arg = View | GpuStorage;
 
 /** Runs `spec` over `args` and wraps the result as a storage of `size` elements. */
-export function launch(rt: GpuRuntime, op: string, spec: KernelSpec, args: readonly Arg[], size: number, dtype: Dtype = 'f32'): GpuStorage {
+export function launch(rt: GpuRuntime, op: string, spec: KernelSpec, args: readonly (Arg | number)[], size: number, dtype: Dtype = 'f32'): GpuStorage {
   if (size === 0) return empty(dtype);
   checkSize(size, op);
-  const handles = args.map((a) => handleOf('storage' in a ? a : { storage: a, shape: [a.size], strides: [1], offset: 0 }, op));
+  const handles = args.map((a) => (typeof a === 'number' ? a : handleOf('storage' in a ? a : { storage: a, shape: [a.size], strides: [1], offset: 0 }, op)));
   return wrap(rt.run(spec, handles), size, dtype);
 }
 

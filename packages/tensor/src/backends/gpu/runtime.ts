@@ -87,6 +87,8 @@ export interface KernelSpec {
   output: number[];
   /** `Array(4)` for kernels that return four floats per thread. */
   returnType?: 'Array(4)';
+  /** gpu.js types of the arguments, where inference would pick the wrong one (a whole number passed as a Float uniform). */
+  argumentTypes?: string[];
 }
 
 /** A gpu.js context with its probed mode, a cache of compiled kernels and upload/download helpers. */
@@ -174,6 +176,7 @@ export class GpuRuntime {
         precision: this.precision,
         tactic: 'precision',
         ...(spec.returnType === undefined ? {} : { returnType: spec.returnType }),
+        ...(spec.argumentTypes === undefined ? {} : { argumentTypes: spec.argumentTypes }),
       } as never);
       this.remember(spec.key, k);
     }

@@ -132,6 +132,9 @@ describe.skipIf(env.rt === null)(`gpu elementwise/reduce/matmul kernels${env.rea
 
   it('fill, copy (strided), assign (strided) and cast (bf16 round-trip)', () => {
     expect(down(rt, fill(rt, 5, 'f32', 1.5))).toEqual([1.5, 1.5, 1.5, 1.5, 1.5]);
+    const compiled = rt.compiledKernels;
+    for (const v of [2, -0.125, 3e-8, 7]) expect(down(rt, fill(rt, 5, 'f32', v))).toEqual(new Array(5).fill(Math.fround(v)));
+    expect(rt.compiledKernels).toBe(compiled); // the value is a uniform: no shader per value
     expect(down(rt, fill(rt, 2, 'f32', -Infinity))).toEqual([-Infinity, -Infinity]);
     const base = upView(rt, [0, 1, 2, 3, 4, 5], [2, 3]);
     const t: View = { storage: base.storage, shape: [3, 2], strides: [1, 3], offset: 0 };

@@ -2,7 +2,7 @@
 import type { Storage, View } from '../../../backend.js';
 import { launch } from '../launch.js';
 import type { GpuRuntime } from '../runtime.js';
-import { at, decompose, layoutKey, lit, numel } from '../source.js';
+import { at, decompose, layoutKey, numel } from '../source.js';
 
 // NOTE: Mesa's llvmpipe returns 0 for log(0) and sqrt(-1), so the IEEE special cases are spelled out;
 // tanh is written as (1 − e^(−2|x|)) / (1 + e^(−2|x|)) because gpu.js's own tanh overflows to NaN at |x| > 44.
@@ -100,11 +100,6 @@ export function unaryGrad(rt: GpuRuntime, name: string, x: View, dy: View): Stor
 /** A binary kernel over views already broadcast to the output shape. */
 export function binary(rt: GpuRuntime, name: string, a: View, b: View): Storage {
   return map(rt, name, BINARY[name]!, [a, b], ['a', 'b']);
-}
-
-/** A scaled copy `k·x` of a strided view (used by composite kernels). */
-export function scale(rt: GpuRuntime, x: View, k: number): Storage {
-  return map(rt, `scale(${k})`, `const r = v * ${lit(k)};`, [x], ['v']);
 }
 
 /** Names of the kernels this file implements. */

@@ -2,7 +2,7 @@
 import type { Dtype, Storage, View } from '../../../backend.js';
 import { launch } from '../launch.js';
 import type { GpuRuntime } from '../runtime.js';
-import { at, decompose, layoutKey, lit, numel } from '../source.js';
+import { at, decompose, layoutKey, numel } from '../source.js';
 import { downloadHandle, empty, handleOf, GpuStorage, uploadStorage, deleteHandle, checkSize } from '../storage.js';
 import { castHost } from '../dtype.js';
 
@@ -11,8 +11,9 @@ export function fill(rt: GpuRuntime, size: number, dtype: Dtype, value: number):
   if (size === 0) return empty(dtype);
   checkSize(size, 'fill');
   if (!Number.isFinite(value) || !rt.info.onGl) return uploadStorage(rt, new Float32Array(size).fill(value), dtype);
-  const v = Math.fround(value);
-  return launch(rt, 'fill', { key: `fill:${size}:${v}`, source: `function() { return ${lit(v)}; }`, output: [size] }, [], size, dtype);
+  // NOTE: the value is a uniform, not a literal: scalars (learning rates, 1/n) change every step and
+  // must not compile a shader each.
+  return launch(rt, 'fill', { key: `fill:${size}`, source: 'function(v) { return v; }', output: [size], argumentTypes: ['Float'] }, [Math.fround(value)], size, dtype);
 }
 
 /** Contiguous copy of a strided view, same dtype. */
