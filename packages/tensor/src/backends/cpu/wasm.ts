@@ -1,8 +1,15 @@
 // Switches the cpu backend's GEMM to the WebAssembly SIMD kernels (worker pool over shared memory) and back.
-import { initWasmKernelsSync, setThreads, sgemm, wasmInfo } from '../wasm/index.js';
+import { initWasmKernelsSync, setThreads, sgemm, softmaxRows, wasmInfo, type SoftmaxRowsArgs } from '../wasm/index.js';
 import { setCpuGemm } from './kernels/matmul.js';
 import { sgemmJs } from './gemm.js';
 import { cpuState } from './storage.js';
+
+let rowSoftmax: ((args: SoftmaxRowsArgs) => void) | null = null;
+
+/** @internal The wasm row softmax while the wasm kernels are in use, else null (the JS loop runs). */
+export function wasmRowSoftmax(): ((args: SoftmaxRowsArgs) => void) | null {
+  return rowSoftmax;
+}
 
 /** Options of `useWasmKernels`. */
 export interface UseWasmOptions {
@@ -11,7 +18,8 @@ export interface UseWasmOptions {
 }
 
 /**
- * Puts the cpu backend's matmul (and the attention tiles built on it) on the WebAssembly SIMD GEMM.
+ * Puts the cpu backend's matmul (and the attention tiles built on it) on the WebAssembly SIMD GEMM,
+ * and its softmax on the SIMD row softmax.
  * Returns false, and records why in `backendInfo().notes`, when the kernels cannot start; the JS
  * GEMM (float64 accumulation, the reference) then stays in use, visibly (`mode: 'js'`).
  */
@@ -19,6 +27,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
   try {
     initWasmKernelsSync(options.threads === undefined ? {} : { threads: options.threads });
     setCpuGemm(sgemm);
+    rowSoftmax = softmaxRows;
     const info = wasmInfo();
     cpuState.mode = info.relaxedSimd ? 'wasm-simd-relaxed' : 'wasm-simd';
     cpuState.threads = info.threads;
@@ -34,6 +43,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
 /** Puts the cpu backend back on the JS reference GEMM. */
 export function useJsKernels(): void {
   setCpuGemm(sgemmJs);
+  rowSoftmax = null;
   cpuState.mode = 'js';
   cpuState.threads = 1;
 }

@@ -1,6 +1,8 @@
 // cpu softmax / log-softmax over the last dim, forward and backward, one row at a time.
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32 } from '../storage.js';
+import { wasmRowSoftmax } from '../wasm.js';
+import { getCpuGemm } from './matmul.js';
 
 function rowsOf(v: View): { rows: number; n: number } {
   const n = v.shape[v.shape.length - 1] ?? 1;
@@ -14,6 +16,12 @@ export function softmax(x: View): Storage {
   const src = f32(x.storage);
   const { rows, n } = rowsOf(x);
   const out = new Float32Array(rows * n);
+  getCpuGemm(); // settles wasm vs JS
+  const simd = wasmRowSoftmax();
+  if (simd !== null) {
+    simd({ x: src, y: out, rows, cols: n, xOffset: x.offset });
+    return cpuStorage('f32', out);
+  }
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let m = -Infinity;
