@@ -61,6 +61,20 @@ describe.skipIf(env.rt === null)(`the GL runtime${env.reason ? ` — skipped: ${
     expect(i.maxTextureSize).toBeGreaterThanOrEqual(4096);
   });
 
+  it('throws instead of accepting gpu.js swapping a kernel for its CPU fallback', () => {
+    // vec4 outputs need float textures; under 'unsigned' gpu.js silently reruns such a kernel on the CPU.
+    const rt = new GpuRuntime({ mode: 'gpu', precision: 'unsigned' });
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      expect(() => rt.run({ key: 'vec4-probe', source: 'function(a) { return [a[0], 1, 2, 3]; }', output: [2], returnType: 'Array(4)' }, [new Float32Array(4)]))
+        .toThrow(/fell back from HeadlessGLKernel to CPUKernel|fell back from WebGL2?Kernel to CPUKernel/);
+    } finally {
+      console.warn = warn;
+      rt.destroy();
+    }
+  });
+
   it('evicts least-recently-used kernels past maxKernels; their outputs stay readable and are freed on release', () => {
     const rt = new GpuRuntime({ mode: 'gpu', maxKernels: 2 });
     const gl = (rt as unknown as { gpu: { context: WebGLRenderingContext } }).gpu.context;

@@ -160,11 +160,11 @@ export class GpuRuntime {
   }
 
   /**
-   * Returns the compiled kernel for `spec.key`, compiling it on first use.
+   * Returns the compiled kernel for `spec.key`, compiling it on first use. Every kernel is pipelined
+   * (returns a texture) and immutable (each call returns a texture the caller owns and must delete).
    * NOTE: outputs are one float per RGBA32F texel (16 bytes per element). gpu.js's
    * `optimizeFloatMemory` packs four per texel but inlines the kernel body four times: measured
-   * here it made the gpu test suite 5× slower (shader compiles on llvmpipe) for no speed gain. Every kernel is pipelined
-   * (returns a texture) and immutable (each call returns a texture the caller owns and must delete).
+   * here it made the gpu test suite 5× slower (shader compiles on llvmpipe) for no speed gain.
    */
   kernel(spec: KernelSpec): IKernelRunShortcut {
     let k = this.cached(spec.key);
@@ -191,13 +191,7 @@ export class GpuRuntime {
     const k = this.kernel(spec);
     const out = (k as unknown as (...a: unknown[]) => Texture)(...args);
     if (out !== null && typeof (out as Partial<Texture>).delete === 'function') textureStats.live++;
-    const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
-    if (cls !== this.info.kernelClass) {
-      throw new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu: kernel '${spec.key}' fell back from ${this.info.kernelClass} to ${cls}`, {
-        hint: 'this is a bug in the gpu backend (a shader that did not compile); run the op on the cpu backend meanwhile',
-        details: { kernel: spec.key, expected: this.info.kernelClass, got: cls },
-      });
-    }
+    this.checkNoFallback(k, spec.key);
     return out;
   }
 
@@ -218,16 +212,21 @@ export class GpuRuntime {
       this.remember(spec.key, k);
     }
     const out = (k as unknown as (...a: unknown[]) => Record<string, Texture>)(...args);
-    const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
     const textures = [out.result!, ...spec.subKernels.map((_, i) => out[`s${i}`]!)];
     textureStats.live += textures.length;
+    this.checkNoFallback(k, spec.key);
+    return textures;
+  }
+
+  /** Throws if gpu.js replaced the kernel with another class (its silent CPU fallback after a shader failure). */
+  private checkNoFallback(k: IKernelRunShortcut, key: string): void {
+    const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
     if (cls !== this.info.kernelClass) {
-      throw new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu: kernel '${spec.key}' fell back from ${this.info.kernelClass} to ${cls}`, {
+      throw new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu: kernel '${key}' fell back from ${this.info.kernelClass} to ${cls}`, {
         hint: 'this is a bug in the gpu backend (a shader that did not compile); run the op on the cpu backend meanwhile',
-        details: { kernel: spec.key, expected: this.info.kernelClass, got: cls },
+        details: { kernel: key, expected: this.info.kernelClass, got: cls },
       });
     }
-    return textures;
   }
 
   private keeperKernel: { context?: unknown } | null = null;
