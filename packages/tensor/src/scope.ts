@@ -1,4 +1,5 @@
 // Memory scopes: `scope(fn)` disposes every tensor created inside except the ones it returns.
+import { TensorError } from './errors.js';
 import type { Tensor } from './tensor.js';
 
 const stack: Tensor[][] = [];
@@ -42,6 +43,12 @@ export function scope<T>(fn: () => T): T {
     throw error;
   }
   stack.pop();
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+    for (const t of mine) if (!t.kept) t.dispose();
+    throw new TensorError('TENSOR_BAD_ARGUMENT', 'scope(fn): fn returned a Promise; scopes are synchronous', {
+      hint: 'await outside the scope, or wrap each synchronous step in its own scope()',
+    });
+  }
   const returned = new Set<Tensor>();
   collect(result, returned, (v: unknown): v is Tensor => typeof v === 'object' && v !== null && (v as { isTensor?: unknown }).isTensor === true);
   const parent = stack[stack.length - 1];

@@ -107,6 +107,11 @@ describe('memory scopes', () => {
     expect(codeOf(() => inner!.add(1))).toBe('TENSOR_DISPOSED');
   });
 
+  it('rejects an async fn', () => {
+    const t = tensor([1]);
+    expect(codeOf(() => scope(async () => t.add(1)))).toBe('TENSOR_BAD_ARGUMENT');
+  });
+
   it('a view keeps storage alive after its base is disposed', () => {
     const x = tensor([1, 2, 3, 4]);
     const v = x.reshape([2, 2]);
