@@ -3,17 +3,21 @@ import { readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
-
 /** `@lmkit/<name>` → `packages/<name>/src/index.ts`, like the vitest config. */
-const aliases: Record<string, string> = Object.fromEntries(
-  readdirSync(packagesDir)
-    .filter((name) => existsSync(`${packagesDir}${name}/src/index.ts`))
-    .map((name) => [`@lmkit/${name}`, `${packagesDir}${name}/src/index.ts`]),
-);
+function aliasesFor(packagesDir: string): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(packagesDir)
+      .filter((name) => existsSync(`${packagesDir}/${name}/src/index.ts`))
+      .map((name) => [`@lmkit/${name}`, `${packagesDir}/${name}/src/index.ts`]),
+  );
+}
 
-/** Writes `entry` bundled as ESM to `outfile` and returns `outfile`. Node built-ins and npm packages stay external. */
-export async function bundleForTest(entry: URL | string, outfile: string): Promise<string> {
+/**
+ * Writes `entry` bundled as ESM to `outfile` and returns `outfile`. Node built-ins and npm
+ * packages stay external; `packagesDir` (default: this repo's packages/) resolves @lmkit/*.
+ */
+export async function bundleForTest(entry: URL | string, outfile: string, packagesDir = fileURLToPath(new URL('../../', import.meta.url))): Promise<string> {
+  const alias = aliasesFor(packagesDir.replace(/\/$/, ''));
   await build({
     entryPoints: [typeof entry === 'string' ? entry : fileURLToPath(entry)],
     outfile,
@@ -21,7 +25,7 @@ export async function bundleForTest(entry: URL | string, outfile: string): Promi
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    alias: aliases,
+    alias,
     packages: 'external',
     logLevel: 'silent',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

@@ -106,8 +106,9 @@ class SharedMemoryTransport implements Transport {
       }
       const w = waitAsync(this.ctrl, idx, now, POLL_MS);
       if (w.async) {
-        // NOTE: a pending waitAsync does not keep Node's event loop alive; this timer does, so a worker cannot exit mid-wait.
-        const keepAlive = setTimeout(() => undefined, POLL_MS + 10);
+        // NOTE: a pending waitAsync does not keep Node's event loop alive; this timer does (until cleared), so a worker
+        // cannot exit mid-wait even when a loaded machine resolves the wait late.
+        const keepAlive = setTimeout(() => undefined, 3_600_000);
         await w.value;
         clearTimeout(keepAlive);
       }

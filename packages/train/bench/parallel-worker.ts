@@ -1,0 +1,42 @@
+// One rank of the parallelism benchmark (a worker thread): the reference config under one strategy, timed steps, held bytes and bytes sent.
+import { createModel, getPreset, type DecoderLM } from '@lmkit/model';
+import { useWasmKernels } from '@lmkit/tensor';
+import { causalLm } from '../src/objectives/causal-lm.js';
+import { joinThreadGroup } from '../src/parallel/comm/threads.js';
+import { parseParallelSpec } from '../src/parallel/parallel-spec.js';
+import { createStrategy } from '../src/parallel/parallel-training.js';
+import { SeededRng } from '../src/rng.js';
+
+interface Job {
+  spec: string;
+  steps: number;
+  kernelThreads: number;
+  batchSize: number;
+  seqLen: number;
+}
+
+const { comm, rank, data, finish } = joinThreadGroup<Job>();
+const wasm = useWasmKernels({ threads: data.kernelThreads });
+const spec = parseParallelSpec(data.spec);
+const model = createModel(getPreset('tiny'), { seed: 1 + rank }) as DecoderLM;
+const strategy = await createStrategy(comm, model, spec, { optimizer: { lr: 3e-4 } });
+const B = data.batchSize;
+const T = data.seqLen;
+const localB = B / spec.dp;
+const rng = new SeededRng(1000 + (spec.dp > 1 ? rank : 0));
+const batch = () => {
+  const w = new Int32Array(localB * (T + 1));
+  for (let i = 0; i < w.length; i++) w[i] = rng.int(256);
+  return causalLm().makeBatch(w, localB, T, rng);
+};
+const times: number[] = [];
+await strategy.step([batch()], 3e-4); // warm-up (first GEMM calls, worker pool start)
+comm.resetStats();
+for (let s = 0; s < data.steps; s++) {
+  await comm.barrier();
+  const t0 = performance.now();
+  await strategy.step([batch()], 3e-4);
+  await comm.barrier();
+  times.push(performance.now() - t0);
+}
+finish({ rank, times, bytes: comm.bytesSent(), memory: strategy.memory(), wasm });

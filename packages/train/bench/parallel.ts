@@ -1,0 +1,68 @@
+// Benchmark: the reference config (vocab 256, d 128, 4 layers, 4 heads, T 128, B 8) under dp=2, ZeRO 1/2/3, pp=2 and tp=2 in two worker threads, against one worker on the same two cores.
+import { join } from 'node:path';
+import { countParams, getPreset, resolveConfig } from '@lmkit/model';
+import { spawnThreads } from '../src/parallel/comm/threads.js';
+import type { MemoryReport } from '../src/parallel/strategy.js';
+import { bundleForTest } from '../test/bundle.js';
+
+const STEPS = Number(process.env.BENCH_STEPS ?? 4);
+const B = 8;
+const T = 128;
+
+interface RankOut {
+  rank: number;
+  times: number[];
+  bytes: number;
+  memory: MemoryReport;
+  wasm: boolean;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// NOTE: run from packages/train (as `pnpm bench:parallel` does); the worker is bundled from source into
+// node_modules/.cache so its npm imports resolve from this package and no other build's clean step removes it.
+const pkgDir = process.cwd();
+const outDir = join(pkgDir, 'node_modules', '.cache', 'lmkit-bench-parallel');
+const workerFile = await bundleForTest(join(pkgDir, 'bench', 'parallel-worker.ts'), join(outDir, 'parallel-worker.mjs'), join(pkgDir, '..'));
+
+async function run(spec: string, ranks: number, kernelThreads: number): Promise<{ tokensPerS: number; out: RankOut[] }> {
+  const out = await spawnThreads<RankOut>(workerFile, ranks, { data: { spec, steps: STEPS, kernelThreads, batchSize: B, seqLen: T } });
+  const stepMs = median(out[0].times);
+  return { tokensPerS: (B * T) / (stepMs / 1000), out };
+}
+
+const psi = countParams(resolveConfig(getPreset('tiny')).spec);
+const kib = (b: number): string => `${(b / 1024).toFixed(0)} KiB`;
+console.log(`parallel training bench — reference config, Ψ = ${psi} parameters, batch ${B} × ${T} tokens per step, ${STEPS} timed steps (median)`);
+console.log('measured on the shared 2-core machine: timings are noisy; each strategy runs 2 ranks as worker threads with 1 GEMM thread each');
+const anchor = await run('dp=1', 1, 2);
+console.log(`anchor: 1 worker, 2 GEMM threads: ${anchor.tokensPerS.toFixed(0)} tokens/s, holds ${kib(anchor.out[0].memory.total)} (16Ψ = ${kib(16 * psi)})`);
+const single1 = await run('dp=1', 1, 1);
+console.log(`        1 worker, 1 GEMM thread:  ${single1.tokensPerS.toFixed(0)} tokens/s`);
+const rows: [string, string, (n: number) => number, string][] = [
+  ['dp=2', 'DDP', (n) => 16 * psi + 0 * n, '2(N−1)/N·Ψ·4'],
+  ['dp=2,zero=1', 'ZeRO-1', (n) => 8 * psi + (8 * psi) / n, '2(N−1)/N·Ψ·4'],
+  ['dp=2,zero=2', 'ZeRO-2', (n) => 4 * psi + (12 * psi) / n, '2(N−1)/N·Ψ·4'],
+  ['dp=2,zero=3', 'ZeRO-3', (n) => (16 * psi) / n, '3(N−1)/N·Ψ·4'],
+  ['pp=2,mb=4,schedule=1f1b', 'pp=2 1F1B m=4', () => NaN, ''],
+  ['pp=2,mb=4,schedule=gpipe', 'pp=2 GPipe m=4', () => NaN, ''],
+  ['tp=2', 'tp=2', () => NaN, ''],
+];
+console.log('');
+console.log('strategy        tokens/s  ×anchor  held/rank (measured | formula)   sent/rank/step (measured | formula)');
+for (const [spec, label, formula, volName] of rows) {
+  const N = 2;
+  const r = await run(spec, N, 1);
+  const m = r.out[0].memory;
+  // NOTE: each timed step has two barriers (one f64 all-reduce each: 2·(N−1)/N·8 bytes per rank); they are not part of the strategy's traffic.
+  const perStep = r.out[0].bytes / STEPS - 2 * ((2 * (N - 1)) / N) * 8;
+  const volFormula = volName.startsWith('3') ? ((3 * (N - 1)) / N) * psi * 4 : volName ? ((2 * (N - 1)) / N) * psi * 4 : NaN;
+  const predicted = formula(N);
+  console.log(
+    `${label.padEnd(15)} ${r.tokensPerS.toFixed(0).padStart(8)}  ${(r.tokensPerS / anchor.tokensPerS).toFixed(2).padStart(6)}x  ${kib(m.total).padStart(9)} | ${Number.isNaN(predicted) ? '—'.padStart(9) : kib(predicted).padStart(9)}          ` +
+      `${kib(perStep).padStart(9)} | ${Number.isNaN(volFormula) ? '—' : `${kib(volFormula)} (${volName})`}`,
+  );
+}
+console.log('');
+console.log('held = fp32 params + grads + AdamW m,v the strategy keeps between steps (formulas adapted to fp32 masters: DDP 16Ψ, ZeRO-1 8Ψ+8Ψ/N, ZeRO-2 4Ψ+12Ψ/N, ZeRO-3 16Ψ/N);');
+console.log('pp/tp hold their stage / shard of params, grads and state; pipeline traffic is activations (B/m·T·C per micro-batch each way), TP traffic 4 all-reduces of B·T·C per layer.');
