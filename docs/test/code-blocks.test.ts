@@ -1,6 +1,6 @@
 // Tests for the guide code-block extractor: which blocks run, their line numbers, unclosed fences.
 import { describe, expect, it } from 'vitest';
-import { extractTsBlocks } from './code-blocks.js';
+import { extractTsBlocks } from '../scripts/code-blocks.mjs';
 
 describe('extractTsBlocks', () => {
   it('returns ts blocks with their opening line and marks no-run ones', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { extractTsBlocks } from './code-blocks.js';
+import { extractTsBlocks } from '../scripts/code-blocks.mjs';
 
 const guidesDir = fileURLToPath(new URL('../guides/', import.meta.url));
 const guides = readdirSync(guidesDir).filter((name) => name.endsWith('.md')).sort();
