@@ -1,6 +1,6 @@
 // The training loop: micro-batches with gradient accumulation, mixed precision, clipping, AdamW, evaluation, checkpoints, metrics.
 import { join } from 'node:path';
-import { atomicWriteFile, createProgress, type ProgressMode } from '@lmkit/core';
+import { atomicWriteFile, createProgress, type Progress, type ProgressMode } from '@lmkit/core';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint/checkpoint.js';
 import type { TokenDataset } from './data/token-dataset.js';
 import { validationWindows, WindowSampler } from './data/window-sampler.js';
@@ -228,87 +228,97 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     });
   };
 
-  const progress = createProgress({ label: 'train', total: totalSteps(), unit: 'step', mode: options.progress ?? 'auto' });
-  progress.update(step);
+  // NOTE: with a time budget the bar starts once the schedule is fitted (after 8 steps), so its total and ETA are right.
+  let progress: Progress | undefined;
+  const startProgress = (): Progress => {
+    const p = createProgress({ label: 'train', total: totalSteps(), unit: 'step', mode: options.progress ?? 'auto' });
+    p.update(step);
+    return p;
+  };
+  if (!options.timeBudgetSeconds || options.resume) progress = startProgress();
   const started = performance.now();
   let interrupted = false;
   let budgetFitted = options.resume === true;
   let warmedAt = started;
   const firstStep = step;
 
-  while (step < totalSteps()) {
-    if (options.signal?.aborted) {
-      interrupted = true;
-      break;
-    }
-    const t0 = performance.now();
-    const lr = schedule.at(step);
-    model.zeroGrad();
-    const lossScale = (scaler?.scale ?? 1) / accum;
-    let lossSum = 0;
-    for (let a = 0; a < accum; a++) {
-      const batch = objective.makeBatch(sampler.next(B), B, T, objectiveRng);
-      lossSum += model.lossAndBackward(batch, { lossScale });
-    }
-    const loss = lossSum / accum;
-    if (!Number.isFinite(loss)) nonFinite('the training loss', loss);
-    const grads = params.map((p) => p.grad);
-    if (format) for (const g of grads) roundArrayToFormat(g, format);
-    let skipped = false;
-    if (scaler) {
-      skipped = scaler.unscale(grads);
-      scaler.update(skipped);
-    }
-    let gradNorm = NaN;
-    if (!skipped) {
-      gradNorm = clip > 0 ? clipGradNorm(grads, clip) : globalGradNorm(grads);
-      if (!Number.isFinite(gradNorm)) nonFinite('the gradient norm', gradNorm);
-      optimizer.step(lr);
-      syncModel();
-    }
-    step += 1;
-    const stepTokens = B * T * accum;
-    tokens += stepTokens;
-    lastLoss = loss;
-    const seconds = (performance.now() - t0) / 1000;
-    const tokensPerS = stepTokens / seconds;
-    const record: MetricsRecord = { step, loss, lr, tokens, tokens_per_s: Math.round(tokensPerS), elapsed_s: +(elapsedBefore + (performance.now() - started) / 1000).toFixed(3) };
-    if (!skipped) record.grad_norm = gradNorm;
-    if (flopsPerToken) record.mfu = +estimateMfu({ flopsPerToken, tokensPerSecond: tokensPerS, peakFlops: options.peakFlops }).toFixed(5);
-    if (scaler) record.loss_scale = scaler.scale;
-    if (skipped) record.skipped = true;
+  try {
+    while (step < totalSteps()) {
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      const t0 = performance.now();
+      const lr = schedule.at(step);
+      model.zeroGrad();
+      const lossScale = (scaler?.scale ?? 1) / accum;
+      let lossSum = 0;
+      for (let a = 0; a < accum; a++) {
+        const batch = objective.makeBatch(sampler.next(B), B, T, objectiveRng);
+        lossSum += model.lossAndBackward(batch, { lossScale });
+      }
+      const loss = lossSum / accum;
+      if (!Number.isFinite(loss)) nonFinite('the training loss', loss);
+      const grads = params.map((p) => p.grad);
+      if (format) for (const g of grads) roundArrayToFormat(g, format);
+      let skipped = false;
+      if (scaler) {
+        skipped = scaler.unscale(grads);
+        scaler.update(skipped);
+      }
+      let gradNorm = NaN;
+      if (!skipped) {
+        gradNorm = clip > 0 ? clipGradNorm(grads, clip) : globalGradNorm(grads);
+        if (!Number.isFinite(gradNorm)) nonFinite('the gradient norm', gradNorm);
+        optimizer.step(lr);
+        syncModel();
+      }
+      step += 1;
+      const stepTokens = B * T * accum;
+      tokens += stepTokens;
+      lastLoss = loss;
+      const seconds = (performance.now() - t0) / 1000;
+      const tokensPerS = stepTokens / seconds;
+      const record: MetricsRecord = { step, loss, lr, tokens, tokens_per_s: Math.round(tokensPerS), elapsed_s: +(elapsedBefore + (performance.now() - started) / 1000).toFixed(3) };
+      if (!skipped) record.grad_norm = gradNorm;
+      if (flopsPerToken) record.mfu = +estimateMfu({ flopsPerToken, tokensPerSecond: tokensPerS, peakFlops: options.peakFlops }).toFixed(5);
+      if (scaler) record.loss_scale = scaler.scale;
+      if (skipped) record.skipped = true;
 
-    // Fit the schedule to a time budget from steps 3–8 (the first two pay for JIT and kernel start-up); not when resuming.
-    if (options.timeBudgetSeconds && !budgetFitted) {
-      if (step - firstStep === 2) warmedAt = performance.now();
-      if (step - firstStep === 8) {
-        budgetFitted = true;
-        const now = performance.now();
-        const perStep = (now - warmedAt) / 1000 / 6;
-        const remaining = options.timeBudgetSeconds - (now - started) / 1000;
-        const fit = Math.max(step + 1, Math.min(options.steps, step + Math.floor(remaining / perStep)));
-        schedule = createSchedule({ ...schedule.options, totalSteps: fit, warmupSteps: Math.min(schedule.options.warmupSteps, fit) });
+      // Fit the schedule to a time budget from steps 3–8 (the first two pay for JIT and kernel start-up); not when resuming.
+      if (options.timeBudgetSeconds && !budgetFitted) {
+        if (step - firstStep === 2) warmedAt = performance.now();
+        if (step - firstStep === 8) {
+          budgetFitted = true;
+          const now = performance.now();
+          const perStep = (now - warmedAt) / 1000 / 6;
+          const remaining = options.timeBudgetSeconds - (now - started) / 1000;
+          const fit = Math.max(step + 1, Math.min(options.steps, step + Math.floor(remaining / perStep)));
+          schedule = createSchedule({ ...schedule.options, totalSteps: fit, warmupSteps: Math.min(schedule.options.warmupSteps, fit) });
+          progress = startProgress();
+        }
+      }
+      const last = step >= totalSteps();
+      if ((evalEvery > 0 && step % evalEvery === 0) || last) {
+        lastValLoss = evaluate();
+        if (Number.isFinite(lastValLoss)) {
+          record.val_loss = lastValLoss;
+          bestValLoss = Math.min(bestValLoss, lastValLoss);
+        }
+      }
+      records.push(record);
+      if (log) await log.write(record);
+      options.onStep?.(record);
+      progress?.update(step, { loss: +loss.toFixed(4), 'tok/s': Math.round(tokensPerS) });
+      if (ckptEvery > 0 && step % ckptEvery === 0 && !last) await checkpoint();
+      if (options.timeBudgetSeconds && (performance.now() - started) / 1000 >= options.timeBudgetSeconds && !last) {
+        if (!Number.isFinite(record.val_loss ?? NaN)) lastValLoss = evaluate();
+        break;
       }
     }
-    const last = step >= totalSteps();
-    if ((evalEvery > 0 && step % evalEvery === 0) || last) {
-      lastValLoss = evaluate();
-      if (Number.isFinite(lastValLoss)) {
-        record.val_loss = lastValLoss;
-        bestValLoss = Math.min(bestValLoss, lastValLoss);
-      }
-    }
-    records.push(record);
-    if (log) await log.write(record);
-    options.onStep?.(record);
-    progress.update(step, { loss: +loss.toFixed(4), 'tok/s': Math.round(tokensPerS) });
-    if (ckptEvery > 0 && step % ckptEvery === 0 && !last) await checkpoint();
-    if (options.timeBudgetSeconds && (performance.now() - started) / 1000 >= options.timeBudgetSeconds && !last) {
-      if (!Number.isFinite(record.val_loss ?? NaN)) lastValLoss = evaluate();
-      break;
-    }
+  } finally {
+    progress?.stop();
   }
-  progress.stop();
   await checkpoint();
   const elapsedSeconds = elapsedBefore + (performance.now() - started) / 1000;
   if (options.outDir) {

@@ -55,7 +55,7 @@ describe('token dataset and window sampler', () => {
     await expect(openTokenDataset(dir)).rejects.toMatchObject({ code: 'TRAIN_NO_DATA' });
     await expect(openTokenDataset(join(dir, 'missing'))).rejects.toMatchObject({ code: 'TRAIN_NO_DATA' });
     await writeFile(join(dir, 'bad.bin'), Buffer.alloc(1024 + 3));
-    await expect(openTokenDataset(dir)).rejects.toMatchObject({ code: 'TRAIN_BAD_SHARD', message: expect.stringContaining('bad.bin') });
+    await expect(openTokenDataset(dir)).rejects.toMatchObject({ code: 'DATA_BAD_SHARD', message: expect.stringContaining('bad.bin') });
     const dir2 = await mkdtemp(join(tmpdir(), 'lmkit-train-data-'));
     await writeShard(join(dir2, 'tiny.bin'), [1, 2, 3]);
     const ds = await openTokenDataset(dir2);

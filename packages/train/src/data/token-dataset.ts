@@ -1,5 +1,6 @@
 // Loads a directory of llm.c `.bin` token shards into memory and splits it into train and validation token runs.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { openTokenShard } from '@lmkit/data';
 import { join } from 'node:path';
 import { TrainError } from '../errors.js';
 
@@ -34,29 +35,14 @@ export interface TokenDatasetOptions {
   valFraction?: number;
 }
 
-const MAGIC_U16 = 20240520;
-const MAGIC_U32 = 20240801;
-const HEADER_BYTES = 1024;
-
-/** Reads one llm.c shard (256×int32 header: magic, version, token count; then uint16 or uint32 tokens). */
+/** Reads a whole llm.c shard into memory through @lmkit/data's reader (header, version and size checked there). */
 export async function readTokenShard(path: string): Promise<TokenArray> {
-  const bytes = await readFile(path);
-  const bad = (why: string): never => {
-    throw new TrainError('TRAIN_BAD_SHARD', `${path}: ${why}`, { hint: 'regenerate it with `lmkit data pretokenize`', details: { path } });
-  };
-  if (bytes.length < HEADER_BYTES) bad(`${bytes.length} bytes is shorter than the 1024-byte header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  const magic = view.getInt32(0, true);
-  const version = view.getInt32(4, true);
-  const count = view.getInt32(8, true);
-  let width = 0;
-  if (magic === MAGIC_U16 && version === 1) width = 2;
-  else if (magic === MAGIC_U32 && version === 7) width = 4;
-  else bad(`magic ${magic} / version ${version} is not an llm.c token shard (${MAGIC_U16}/1 or ${MAGIC_U32}/7)`);
-  if (bytes.length !== HEADER_BYTES + count * width) bad(`size ${bytes.length} does not match the header's ${count} tokens × ${width} bytes + 1024`);
-  // NOTE: copy so the typed array is aligned whatever offset Node's pooled Buffer has.
-  const body = bytes.buffer.slice(bytes.byteOffset + HEADER_BYTES, bytes.byteOffset + bytes.length);
-  return width === 2 ? new Uint16Array(body) : new Uint32Array(body);
+  const shard = await openTokenShard(path);
+  try {
+    return await shard.readAll();
+  } finally {
+    await shard.close();
+  }
 }
 
 /**
