@@ -171,6 +171,10 @@ describe.each([
       const two = check(shape);
       expect(two).toEqual(one);
     }
+    // The caller takes back jobs no worker claimed in time; make sure a worker really ran some.
+    const before = wasmInfo().workerJobs;
+    for (let i = 0; i < 50 && wasmInfo().workerJobs === before; i++) check({ m: 200, n: 64, k: 300 });
+    expect(wasmInfo().workerJobs).toBeGreaterThan(before);
   });
 });
 

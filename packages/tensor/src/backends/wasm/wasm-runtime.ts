@@ -28,6 +28,8 @@ export interface WasmInfo {
   threads: number;
   /** Threads ready right now (1 + workers that have started); a call uses min(threads, threadsReady). */
   threadsReady: number;
+  /** Jobs run by worker threads since init (a job no worker claimed in time runs on the caller instead). */
+  workerJobs: number;
   /** Bytes of the shared memory (allocated or not). */
   memoryBytes: number;
 }
@@ -166,13 +168,14 @@ export function setThreads(threads: number): Promise<void> {
 
 /** What the kernels run with: SIMD flavour, threads, memory. */
 export function wasmInfo(): WasmInfo {
-  if (!runtime) return { ready: false, simd: false, relaxedSimd: false, threads: 0, threadsReady: 0, memoryBytes: 0 };
+  if (!runtime) return { ready: false, simd: false, relaxedSimd: false, threads: 0, threadsReady: 0, workerJobs: 0, memoryBytes: 0 };
   return {
     ready: true,
     simd: true,
     relaxedSimd: runtime.relaxedSimd,
     threads: runtime.threads,
     threadsReady: 1 + runtime.pool.readyCount(),
+    workerJobs: runtime.pool.workerJobs(),
     memoryBytes: runtime.heap.memory.buffer.byteLength,
   };
 }

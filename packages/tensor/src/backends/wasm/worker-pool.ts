@@ -1,7 +1,7 @@
 // A pool of worker threads that share the kernels' WebAssembly memory and run job descriptors on a synchronous call.
 import { Worker } from 'node:worker_threads';
 import { WasmKernelError } from './wasm-kernel-error';
-import { CTL_ERRORS, CTL_LENGTH, CTL_PENDING, CTL_READY, CTL_SLOTS, MAX_WORKERS, SPIN, WORKER_SOURCE } from './worker-script';
+import { CTL_ERRORS, CTL_WORKER_JOBS, CTL_LENGTH, CTL_PENDING, CTL_READY, CTL_SLOTS, MAX_WORKERS, SPIN, WORKER_SOURCE } from './worker-script';
 
 /**
  * Workers blocked on a SharedArrayBuffer control block. The calling thread posts job descriptors
@@ -35,6 +35,11 @@ export class WorkerPool {
     return n;
   }
 
+  /** Jobs the workers have run so far (jobs the caller took back are not counted). */
+  workerJobs(): number {
+    return Atomics.load(this.ctl, CTL_WORKER_JOBS);
+  }
+
   /**
    * Spawns workers until there are at least `count`; resolves when all are ready. The pool never
    * shrinks (a caller uses fewer workers instead) so a worker index is never reused.
@@ -47,29 +52,45 @@ export class WorkerPool {
 
   /**
    * Runs `jobs[0]` on the calling thread via `runLocal` and `jobs[1..]` on ready workers, and returns
-   * when all are done. `jobs.length - 1` must not exceed readyCount().
+   * when all are done. `jobs.length - 1` must not exceed readyCount(). A job that no worker has
+   * claimed by the time the caller finishes its own share is taken back and run by the caller, so
+   * a worker that the OS has not scheduled (a busy, shared machine) never stalls the call.
    */
   run(jobs: readonly number[], runLocal: (job: number) => void): void {
-    const remote = jobs.length - 1;
     const errorsBefore = Atomics.load(this.ctl, CTL_ERRORS);
-    Atomics.store(this.ctl, CTL_PENDING, remote);
+    Atomics.store(this.ctl, CTL_PENDING, jobs.length - 1);
+    const posted: [slot: number, job: number][] = [];
     let w = 0;
     for (let j = 1; j < jobs.length; j++) {
       while (Atomics.load(this.ctl, CTL_READY + w) !== 1) w++;
       Atomics.store(this.ctl, CTL_SLOTS + w, jobs[j]);
       Atomics.notify(this.ctl, CTL_SLOTS + w, 1);
+      posted.push([CTL_SLOTS + w, jobs[j]]);
       w++;
     }
+    let failure: unknown;
     try {
       runLocal(jobs[0]);
-    } finally {
-      let pending = Atomics.load(this.ctl, CTL_PENDING);
-      for (let i = 0; pending !== 0 && i < SPIN; i++) pending = Atomics.load(this.ctl, CTL_PENDING);
-      while (pending !== 0) {
-        Atomics.wait(this.ctl, CTL_PENDING, pending);
-        pending = Atomics.load(this.ctl, CTL_PENDING);
-      }
+    } catch (error) {
+      failure = error;
     }
+    for (const [slot, job] of posted) {
+      // The same compare-exchange as the worker's claim: exactly one side wins the job.
+      if (Atomics.compareExchange(this.ctl, slot, job, 0) !== job) continue;
+      try {
+        if (failure === undefined) runLocal(job);
+      } catch (error) {
+        failure = error;
+      }
+      Atomics.sub(this.ctl, CTL_PENDING, 1);
+    }
+    let pending = Atomics.load(this.ctl, CTL_PENDING);
+    for (let i = 0; pending !== 0 && i < SPIN; i++) pending = Atomics.load(this.ctl, CTL_PENDING);
+    while (pending !== 0) {
+      Atomics.wait(this.ctl, CTL_PENDING, pending);
+      pending = Atomics.load(this.ctl, CTL_PENDING);
+    }
+    if (failure !== undefined) throw failure;
     if (Atomics.load(this.ctl, CTL_ERRORS) !== errorsBefore) {
       throw new WasmKernelError('TENSOR_WASM_WORKER_FAILED', `wasm kernel worker failed: ${this.lastError || 'a job trapped'}`, {
         hint: 'check the operands and their strides/offsets; a trap means an access outside the shared memory',

@@ -4,7 +4,9 @@
 export const CTL_PENDING = 0;
 /** Index of the count of jobs that threw. */
 export const CTL_ERRORS = 1;
-/** First per-worker job slot: 0 idle, a byte offset of a job descriptor, or -1 to quit. */
+/** Index of the count of jobs workers have run (the rest ran on the calling thread). */
+export const CTL_WORKER_JOBS = 2;
+/** First per-worker job slot: 0 idle (or claimed), a byte offset of a job descriptor, or -1 to quit. */
 export const CTL_SLOTS = 16;
 /** Most workers a pool can hold. */
 export const MAX_WORKERS = 63;
@@ -26,7 +28,7 @@ export const WORKER_SOURCE = `
 (function main() {
 const { workerData, parentPort } = require('node:worker_threads');
 const { module, memory, ctl, index } = workerData;
-const PENDING = ${CTL_PENDING}, ERRORS = ${CTL_ERRORS}, SLOT = ${CTL_SLOTS} + index, READY = ${CTL_READY} + index;
+const PENDING = ${CTL_PENDING}, ERRORS = ${CTL_ERRORS}, WORKER_JOBS = ${CTL_WORKER_JOBS}, SLOT = ${CTL_SLOTS} + index, READY = ${CTL_READY} + index;
 let run;
 try {
   run = new WebAssembly.Instance(module, { env: { memory } }).exports.run_job;
@@ -45,13 +47,15 @@ for (;;) {
     job = Atomics.load(ctl, SLOT);
   }
   if (job === -1) break;
+  // Claim the job; this fails when the caller, done with its own share first, took it back.
+  if (Atomics.compareExchange(ctl, SLOT, job, 0) !== job) continue;
   try {
     run(job);
   } catch (error) {
     Atomics.add(ctl, ERRORS, 1);
     parentPort.postMessage({ type: 'error', message: String(error && error.stack || error) });
   }
-  Atomics.store(ctl, SLOT, 0);
+  Atomics.add(ctl, WORKER_JOBS, 1);
   if (Atomics.sub(ctl, PENDING, 1) === 1) Atomics.notify(ctl, PENDING);
 }
 })();
