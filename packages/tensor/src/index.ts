@@ -47,6 +47,9 @@ export { KERNEL_NAMES, type KernelName, type KernelSignatures, type AttentionKer
 export { setCpuGemm, getCpuGemm, sgemmJs, type SgemmParams, type Sgemm } from './backends/cpu/index.js';
 export { useWasmKernels, useJsKernels, setCpuThreads, type UseWasmOptions } from './backends/cpu/index.js';
 
+// The gpu backend (gpu.js; loaded only when registered): registerGpuBackend() then setBackend('gpu')
+export { registerGpuBackend, gpuInfo, ensureDisplay, type GpuRuntimeOptions, type GpuRuntimeInfo, type GpuMode, type DisplayHandle, type EnsureDisplayOptions } from './backends/gpu/index.js';
+
 // Testing: the conformance suite every backend runs (float64 references, finite-difference gradients)
 export {
   runConformance, runConformanceCase, conformanceCases,
