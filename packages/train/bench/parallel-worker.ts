@@ -3,6 +3,7 @@ import { createModel, getPreset, type DecoderLM } from '@lmkit/model';
 import { useWasmKernels } from '@lmkit/tensor';
 import { causalLm } from '../src/objectives/causal-lm.js';
 import { joinThreadGroup } from '../src/parallel/comm/threads.js';
+import type { PipelineStrategy } from '../src/parallel/pipeline.js';
 import { parseParallelSpec } from '../src/parallel/parallel-spec.js';
 import { createStrategy } from '../src/parallel/parallel-training.js';
 import { SeededRng } from '../src/rng.js';
@@ -39,4 +40,6 @@ for (let s = 0; s < data.steps; s++) {
   await comm.barrier();
   times.push(performance.now() - t0);
 }
-finish({ rank, times, bytes: comm.bytesSent(), memory: strategy.memory(), wasm });
+// Pipeline ranks: the last step's op intervals on a clock shared by all threads (timeOrigin differs per worker).
+const tl = 'lastTimeline' in strategy ? (strategy as PipelineStrategy).lastTimeline().map((o) => ({ start: performance.timeOrigin + o.start, end: performance.timeOrigin + o.end })) : null;
+finish({ rank, times, bytes: comm.bytesSent(), memory: strategy.memory(), wasm, timeline: tl });

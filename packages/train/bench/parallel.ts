@@ -1,6 +1,7 @@
 // Benchmark: the reference config (vocab 256, d 128, 4 layers, 4 heads, T 128, B 8) under dp=2, ZeRO 1/2/3, pp=2 and tp=2 in two worker threads, against one worker on the same two cores.
 import { join } from 'node:path';
 import { countParams, getPreset, resolveConfig } from '@lmkit/model';
+import { measuredBubble } from '../src/parallel/pipeline-schedule.js';
 import { spawnThreads } from '../src/parallel/comm/threads.js';
 import type { MemoryReport } from '../src/parallel/strategy.js';
 import { bundleForTest } from '../test/bundle.js';
@@ -15,6 +16,7 @@ interface RankOut {
   bytes: number;
   memory: MemoryReport;
   wasm: boolean;
+  timeline: { start: number; end: number }[] | null;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -50,6 +52,7 @@ const rows: [string, string, (n: number) => number, string][] = [
 ];
 console.log('');
 console.log('strategy        tokens/s  ×anchor  held/rank (measured | formula)   sent/rank/step (measured | formula)');
+const bubbles: string[] = [];
 for (const [spec, label, formula, volName] of rows) {
   const N = 2;
   const r = await run(spec, N, 1);
@@ -62,7 +65,13 @@ for (const [spec, label, formula, volName] of rows) {
     `${label.padEnd(15)} ${r.tokensPerS.toFixed(0).padStart(8)}  ${(r.tokensPerS / anchor.tokensPerS).toFixed(2).padStart(6)}x  ${kib(m.total).padStart(9)} | ${Number.isNaN(predicted) ? '—'.padStart(9) : kib(predicted).padStart(9)}          ` +
       `${kib(perStep).padStart(9)} | ${Number.isNaN(volFormula) ? '—' : `${kib(volFormula)} (${volName})`}`,
   );
+  if (r.out[0].timeline) {
+    const m = 4;
+    const bubble = measuredBubble(r.out.map((o) => o.timeline!));
+    bubbles.push(`${label}: measured bubble ${(100 * bubble).toFixed(1)} % (idle share of the last step's wall time, both stages) vs (p−1)/(m+p−1) = ${((100 * (N - 1)) / (m + N - 1)).toFixed(1)} %`);
+  }
 }
 console.log('');
+for (const line of bubbles) console.log(line);
 console.log('held = fp32 params + grads + AdamW m,v the strategy keeps between steps (formulas adapted to fp32 masters: DDP 16Ψ, ZeRO-1 8Ψ+8Ψ/N, ZeRO-2 4Ψ+12Ψ/N, ZeRO-3 16Ψ/N);');
 console.log('pp/tp hold their stage / shard of params, grads and state; pipeline traffic is activations (B/m·T·C per micro-batch each way), TP traffic 4 all-reduces of B·T·C per layer.');
