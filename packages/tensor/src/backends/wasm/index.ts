@@ -12,6 +12,8 @@ export { sgemm, PARALLEL_MIN_FLOPS } from './sgemm';
 export type { SgemmArgs } from './sgemm';
 export { softmaxRows, SOFTMAX_PARALLEL_MIN } from './softmax';
 export type { SoftmaxRowsArgs } from './softmax';
+export { geluTanh, geluTanhGrad, GELU_PARALLEL_MIN } from './gelu';
+export type { GeluArgs, GeluGradArgs } from './gelu';
 
 // Errors
 export { WasmKernelError } from './wasm-kernel-error';

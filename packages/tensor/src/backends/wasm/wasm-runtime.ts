@@ -184,6 +184,10 @@ export function wasmInfo(): WasmInfo {
 export const JOB_SGEMM = 1;
 /** A row-softmax job (c/softmax.c). */
 export const JOB_SOFTMAX = 2;
+/** A GELU (tanh) forward job (c/gelu.c). */
+export const JOB_GELU = 3;
+/** A GELU (tanh) backward job (c/gelu.c). */
+export const JOB_GELU_GRAD = 4;
 
 /**
  * Runs one job per thread and returns when all are done: `jobs[t]` is the byte offset of thread t's

@@ -8,6 +8,8 @@ void run_job(const int32_t *job) {
   switch (job[0]) {
     case JOB_SGEMM: sgemm_job((const struct SgemmJob *)(job + 1)); break;
     case JOB_SOFTMAX: softmax_job((const struct SoftmaxJob *)(job + 1)); break;
+    case JOB_GELU: gelu_job((const struct GeluJob *)(job + 1)); break;
+    case JOB_GELU_GRAD: gelu_grad_job((const struct GeluJob *)(job + 1)); break;
     default: __builtin_trap();
   }
 }
