@@ -2,6 +2,7 @@
 import type { Storage, View } from '../../../backend.js';
 import type { AttentionKernelOptions } from '../../../kernels/names.js';
 import { cpuStorage, f32 } from '../storage.js';
+import { wasmRowSoftmax } from '../wasm.js';
 import { getCpuGemm } from './matmul.js';
 
 /** Query rows per tile. */
@@ -86,6 +87,36 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
       m.fill(-Infinity);
       l.fill(0);
       const end = keyEnd(i0 + r, s, opts);
+      const simd = wasmRowSoftmax();
+      if (simd !== null && end > 0 && end <= BC) {
+        // One key tile holds every visible key: P is a plain masked softmax (SIMD exp), and
+        // lse = s_max − ln P[argmax] recovers the logsumexp without a second exp pass.
+        const c = end;
+        gemm({ m: r, n: c, k: d, a: qd, aOffset: qOff, lda: d, transA: false, b: kd, bOffset: 0, ldb: d, transB: true, c: sc, cOffset: 0, ldc: c, beta: 0, batch: nb, strideA: qStride, strideB: s * d, strideC: r * c });
+        maskTile(sc, p, g, r, c, i0, 0, opts);
+        for (let n = 0; n < nb; n++) {
+          for (let i = 0; i < r; i++) {
+            const row = (n * r + i) * c;
+            let bm = -Infinity;
+            let arg = 0;
+            for (let j = 0; j < c; j++) { const x = sc[row + j]; if (x > bm || x !== x) { bm = x; arg = j; } }
+            m[n * BR + i] = bm;
+            l[n * BR + i] = arg;
+          }
+        }
+        simd({ x: sc, y: sc, rows: nb * r, cols: c });
+        for (let n = 0; n < nb; n++) {
+          for (let i = 0; i < r; i++) {
+            const st = n * BR + i;
+            const row = (n * r + i) * c;
+            const bm = m[st];
+            if (bm === -Infinity) sc.fill(0, row, row + c);
+            lse[(n * qStride + qOff) / d + i] = bm === -Infinity ? -Infinity : bm - Math.log(sc[row + l[st]]);
+          }
+        }
+        gemm({ m: r, n: d, k: c, a: sc, aOffset: 0, lda: c, transA: false, b: vd, bOffset: 0, ldb: d, transB: false, c: out, cOffset: qOff, ldc: d, beta: 0, batch: nb, strideA: r * c, strideB: s * d, strideC: qStride });
+        continue;
+      }
       for (let j0 = 0; j0 < end; j0 += BC) {
         const c = Math.min(BC, end - j0);
         // S = Q_i·K_jᵀ for every (b, kvh): (nb, r, c)
@@ -168,13 +199,22 @@ export function attentionGrad(q: View, k: View, v: View, o: View, lse: View, dou
         const kOff = j0 * d;
         gemm({ m: r, n: c, k: d, a: qd, aOffset: qOff, lda: d, transA: false, b: kd, bOffset: kOff, ldb: d, transB: true, c: pr, cOffset: 0, ldc: c, beta: 0, batch: nb, strideA: qStride, strideB: s * d, strideC: r * c });
         maskTile(pr, p, g, r, c, i0, j0, opts);
-        for (let n = 0; n < nb; n++) {
-          for (let i = 0; i < r; i++) {
-            const lrow = ld[(n * qStride + qOff) / d + i];
-            const row = (n * r + i) * c;
-            const vis = lrow === -Infinity ? 0 : visibleIn(i0 + i + opts.positionOffset, j0, c, opts.causal);
-            for (let j = 0; j < vis; j++) pr[row + j] = Math.exp(pr[row + j] - lrow); // P from lse
-            for (let j = vis; j < c; j++) pr[row + j] = 0;
+        const simd = wasmRowSoftmax();
+        if (simd !== null && j0 === 0 && c === end) {
+          // One key tile: P = softmax of the masked scores (SIMD), equal to exp(s − lse).
+          simd({ x: pr, y: pr, rows: nb * r, cols: c });
+          for (let n = 0; n < nb; n++) {
+            for (let i = 0; i < r; i++) if (ld[(n * qStride + qOff) / d + i] === -Infinity) pr.fill(0, (n * r + i) * c, (n * r + i + 1) * c);
+          }
+        } else {
+          for (let n = 0; n < nb; n++) {
+            for (let i = 0; i < r; i++) {
+              const lrow = ld[(n * qStride + qOff) / d + i];
+              const row = (n * r + i) * c;
+              const vis = lrow === -Infinity ? 0 : visibleIn(i0 + i + opts.positionOffset, j0, c, opts.causal);
+              for (let j = 0; j < vis; j++) pr[row + j] = Math.exp(pr[row + j] - lrow); // P from lse
+              for (let j = vis; j < c; j++) pr[row + j] = 0;
+            }
           }
         }
         // dV_j += Pᵀ·dO_i ; dP = dO_i·V_jᵀ
