@@ -64,4 +64,5 @@ export { pipelineParallel, type PipelineOptions, type PipelineStrategy } from '.
 export { tensorParallel, type TensorParallelOptions } from './parallel/tensor-parallel.js';
 export { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel/parallel-spec.js';
 export { createStrategy, runParallelTraining, type StrategyOptions, type ParallelTrainingOptions, type ParallelTrainingResult } from './parallel/parallel-training.js';
+export { runParallelThreads, threadRankMain, type ParallelThreadsOptions, type ThreadRankResult } from './parallel/parallel-threads.js';
 export { launchProcesses, type LaunchOptions, type LaunchResult } from './parallel/launch.js';

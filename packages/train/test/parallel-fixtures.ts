@@ -1,12 +1,15 @@
 // Small models and batches shared by the parallelism tests: a 2-layer GPT-2 and deterministic token batches.
-import { createModel, type DecoderLM } from '@lmkit/model';
+import { createModel, type DecoderLM, type ModelConfig } from '@lmkit/model';
 import { causalLm } from '../src/objectives/causal-lm.js';
 import type { ObjectiveBatch } from '../src/objectives/objective.js';
 import { SeededRng } from '../src/rng.js';
 
+/** The small GPT-2 config of {@link smallGpt}. */
+export const SMALL_GPT_CONFIG = { model_type: 'gpt2', vocab_size: 64, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 } as const;
+
 /** A small GPT-2 (vocab 64, d 32, 2 layers, 4 heads, context 16); the same seed gives the same weights. */
 export function smallGpt(seed = 7, overrides: Record<string, unknown> = {}): DecoderLM {
-  return createModel({ model_type: 'gpt2', vocab_size: 64, n_positions: 16, n_embd: 32, n_layer: 2, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, ...overrides }, { seed }) as DecoderLM;
+  return createModel({ ...SMALL_GPT_CONFIG, ...overrides } as ModelConfig, { seed }) as DecoderLM;
 }
 
 /** A small LLaMA (RMSNorm, RoPE, SwiGLU, 4 query / 2 kv heads, untied head), same sizes as {@link smallGpt}. */

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleForTest } from '../../test/bundle.js';
 import { writeShard } from '../../test/helpers.js';
-import { smallGpt } from '../../test/parallel-fixtures.js';
+import { SMALL_GPT_CONFIG, smallGpt } from '../../test/parallel-fixtures.js';
+import { createModel, type DecoderLM } from '@lmkit/model';
 import { freePort, spawnRanks } from '../../test/spawn-ranks.js';
 import { openTokenDataset } from '../data/token-dataset.js';
 import { causalLm } from '../objectives/causal-lm.js';
@@ -55,4 +56,19 @@ describe('runParallelTraining', () => {
       });
     });
   }
+
+  it('runParallelThreads (real worker threads, from a bundle) gives the in-process threads losses', async () => {
+    const dataset = await openTokenDataset(dataDir);
+    const inProcess = await runInProcess(2, async (comm) => {
+      const losses: number[] = [];
+      await runParallelTraining({ comm, spec: parseParallelSpec('dp=2,zero=1'), model: createModel(SMALL_GPT_CONFIG, { seed: 1337 }) as DecoderLM, dataset, objective: causalLm(), steps: 3, batchSize: 4, seqLen: 16, schedule: { maxLr: 1e-3 }, onStep: (s) => losses.push(s.loss) });
+      return losses;
+    });
+    const bundle = await bundleForTest(new URL('../../test/fixtures/threads-train.ts', import.meta.url), join(dataDir, 'threads-train.mjs'));
+    const [run] = await spawnRanks(bundle, 1, { args: [dataDir, 'dp=2,zero=1'], masterPort: 1 });
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout.trim()) as { losses: number[][]; params: number };
+    expect(out.losses).toEqual(inProcess);
+    expect(out.params).toBe(smallGpt().parameters().reduce((n, t) => n + t.size, 0));
+  });
 });

@@ -75,6 +75,8 @@ export interface ParallelTrainingResult {
   memory: MemoryReport;
   /** Mean payload bytes this rank sent per step. */
   bytesPerStep: number;
+  /** The trained parameters by name (gathered from every rank; identical on all ranks). */
+  parameters: Map<string, Float32Array>;
 }
 
 /**
@@ -115,5 +117,8 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
     }
     options.onStep?.({ step: step + 1, loss, lr, tokensPerSecond: (B * T) / dt, bytesSent: comm.bytesSent() });
   }
-  return { steps: options.steps, loss, tokensPerSecond: (B * T * timedSteps) / timed, memory: strategy.memory(), bytesPerStep: comm.bytesSent() / options.steps };
+  const bytesPerStep = comm.bytesSent() / options.steps;
+  const memory = strategy.memory();
+  const parameters = await strategy.fullParameters();
+  return { steps: options.steps, loss, tokensPerSecond: timedSteps > 0 ? (B * T * timedSteps) / timed : NaN, memory, bytesPerStep, parameters };
 }
