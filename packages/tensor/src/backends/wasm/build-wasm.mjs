@@ -5,7 +5,7 @@
 //   --check  rebuild into memory and exit 1 if the committed generated file differs (byte-for-byte).
 // Env: CLANG (default clang-14). Needs lld (wasm-ld-14) beside it.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +89,9 @@ try {
     }
     console.log(`${outFile} matches a fresh build`);
   } else {
-    writeFileSync(outFile, generated);
+    // Atomic: a temp file beside the target, then rename.
+    writeFileSync(`${outFile}.tmp`, generated);
+    renameSync(`${outFile}.tmp`, outFile);
     console.log(`wrote ${outFile} (simd ${simd.bytes.length} B, relaxed ${relaxed.length} B)`);
   }
 } finally {
