@@ -50,6 +50,15 @@ describe('threads communicator', () => {
     expect(outcome[2]).toBe('TRAIN_COMM_PEER_LOST');
   });
 
+  it('a worker thread that exits mid-job makes every other worker fail with TRAIN_COMM_PEER_LOST, and the job rejects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lmkit-threads-'));
+    const entry = await bundleForTest(new URL('../../../test/fixtures/dying-worker.ts', import.meta.url), join(dir, 'worker.mjs'));
+    const err = await spawnThreads(entry, 3, { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommError);
+    expect((err as CommError).code).toBe('TRAIN_COMM_PEER_LOST');
+    expect((err as CommError).message).toMatch(/rank 1 .*exited with code 7/);
+  });
+
   it('times out with TRAIN_COMM_TIMEOUT when a peer never joins', async () => {
     const err = await runInProcess(2, async (comm, r) => {
       if (r === 0) await comm.allReduce(new Float32Array(4));

@@ -236,37 +236,43 @@ interface ThreadWorkerData {
 /**
  * Starts `worldSize` worker threads running the ES module `entry`; each calls
  * {@link joinThreadGroup} to get its communicator and posts its result with `finish`.
- * Resolves with the results in rank order; a worker that throws or exits early aborts the
- * group (the others get `TRAIN_COMM_PEER_LOST`) and the promise rejects with its error.
+ * Resolves with the results in rank order once every worker has exited; a worker that throws
+ * or exits early aborts the group (the others get `TRAIN_COMM_PEER_LOST` at their next call)
+ * and the promise rejects with the first error once all workers are gone.
  */
 export function spawnThreads<T = unknown>(entry: string | URL, worldSize: number, options: ThreadGroupOptions & { /** Passed to every worker. */ data?: unknown } = {}): Promise<T[]> {
   const group = createThreadGroup(worldSize, options);
   const results = new Array<T>(worldSize);
-  let pending = worldSize;
   return new Promise((resolve, reject) => {
-    let failed = false;
-    const workers = Array.from({ length: worldSize }, (_, rank) => {
+    let firstError: Error | null = null;
+    let exited = 0;
+    const workers: Worker[] = [];
+    const fail = (rank: number, e: Error): void => {
+      abortThreadGroup(group, rank);
+      if (!firstError) {
+        firstError = e;
+        // NOTE: the others fail at their next collective; one stuck in pure compute is terminated after a grace period.
+        setTimeout(() => workers.forEach((w) => void w.terminate()), 10_000).unref();
+      }
+    };
+    for (let rank = 0; rank < worldSize; rank++) {
       const w = new Worker(entry, { workerData: { group, rank, data: options.data } satisfies ThreadWorkerData });
+      workers.push(w);
       let done = false;
       w.on('message', (m: { result: T }) => {
         done = true;
         results[rank] = m.result;
-        if (--pending === 0) resolve(results);
       });
-      const fail = (e: Error): void => {
-        abortThreadGroup(group, rank);
-        if (!failed) {
-          failed = true;
-          reject(e);
-        }
-      };
-      w.on('error', fail);
+      w.on('error', (e) => fail(rank, e));
       w.on('exit', (code) => {
-        if (!done) fail(new CommError('TRAIN_COMM_PEER_LOST', `rank ${rank} (worker thread) exited with code ${code} before finishing`));
+        if (!done) fail(rank, new CommError('TRAIN_COMM_PEER_LOST', `rank ${rank} (worker thread) exited with code ${code} before finishing`));
+        // Settle once every worker is gone, so a failed job leaves no threads behind.
+        if (++exited === worldSize) {
+          if (firstError) reject(firstError);
+          else resolve(results);
+        }
       });
-      return w;
-    });
-    void workers;
+    }
   });
 }
 
