@@ -58,6 +58,10 @@ describe('lmkit data', () => {
     expect(value.skipped).toBe(1);
     const again = await lmkit('--json', 'data', 'dedup', corpus, '--out', out, '--method', 'exact');
     expect(JSON.parse(again.stdout).stats.outputDocuments).toBe(value.stats.outputDocuments);
+    // An output directory as input gives its kept documents only (not excluded/ or the run state).
+    const stats = await lmkit('--json', 'data', 'stats', out);
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ documents: value.stats.outputDocuments, unreadable: 0 });
   });
 
   it('redact: replaces emails with a tag', async () => {

@@ -1,4 +1,5 @@
 // `lmkit data`: clean, dedup, redact, stats, mix and pretokenize corpora with @lmkit/data.
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
@@ -37,7 +38,16 @@ interface PipelineFlags {
   paragraphs?: boolean;
 }
 
-/** Expands directories into the readable files under them (sorted, so document keys are stable). */
+/** True for an output directory of `lmkit data clean` (its excluded/, state/ and stats hold no input documents). */
+function isPipelineOutput(dir: string): boolean {
+  return existsSync(join(dir, 'stats.json')) && existsSync(join(dir, 'completions'));
+}
+
+/**
+ * Expands directories into the readable files under them (sorted, so document keys are stable).
+ * Hidden entries are skipped, and an output directory of `lmkit data clean` gives only its kept
+ * shards, never its excluded documents or run state.
+ */
 async function expandInputs(inputs: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) {
@@ -53,10 +63,13 @@ async function expandInputs(inputs: string[]): Promise<string[]> {
     }
     const found: string[] = [];
     const walk = async (dir: string): Promise<void> => {
+      const outputDir = isPipelineOutput(dir);
       for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+        if (entry.name.startsWith('.')) continue;
         const path = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(path);
-        else {
+        if (entry.isDirectory()) {
+          if (!outputDir) await walk(path);
+        } else if (!outputDir || /\.jsonl(\.gz|\.zst)?$/.test(entry.name)) {
           try {
             formatOf(path);
             found.push(path);
