@@ -1,4 +1,4 @@
-// Pipeline parallel (GPipe and 1F1B) against the sequential model: same parameters after AdamW steps, same losses.
+// Pipeline parallel (GPipe and 1F1B) against the sequential model: same parameters after AdamW steps, same losses, activations held as the schedule says.
 import { describe, expect, it } from 'vitest';
 import { maxAbsDiff, randomBatch, sliceBatch, smallGpt } from '../../test/parallel-fixtures.js';
 import { fromLmkitModel } from '../lmkit-model.js';
@@ -6,6 +6,7 @@ import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip-grad-norm.js';
 import { runInProcess } from './comm/threads.js';
 import { pipelineParallel } from './pipeline.js';
+import { pipelineSchedule, simulateSchedule } from './pipeline-schedule.js';
 
 const B = 8;
 const T = 16;
@@ -39,8 +40,11 @@ describe('pipeline parallel', () => {
           const pp = await pipelineParallel(comm, smallGpt(7 + r, { n_layer: layers, tie_word_embeddings: tie }), { schedule: kind, microBatches: m, optimizer: { lr: LR } });
           const losses: number[] = [];
           for (const batch of batches) losses.push((await pp.step([batch], LR)).loss);
-          return { losses, params: await pp.fullParameters() };
+          return { losses, params: await pp.fullParameters(), peak: pp.peakActivations() };
         });
+        // Activations held at once, measured in the run, match the schedule simulator (GPipe m, 1F1B min(p − s, m)).
+        const sim = simulateSchedule(pipelineSchedule(kind, p, m));
+        expect(out.map((o) => o.peak)).toEqual(sim.peakInFlight);
         for (const o of out) {
           o.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i])).toBeLessThan(1e-5));
           const d = maxAbsDiff(o.params, ref.params);

@@ -26,6 +26,8 @@ export interface PipelineStrategy extends ParallelStrategy {
   readonly blocks: [number, number];
   /** [start, end] (ms, performance.now) of each op of the last step, in run order. */
   lastTimeline(): { start: number; end: number; op: PipeOp }[];
+  /** The most micro-batches whose activations this stage held at once in the last step (GPipe: m; 1F1B: ≤ p − s). */
+  peakActivations(): number;
 }
 
 /**
@@ -71,12 +73,14 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
   const optimizer = new AdamW(host, options.optimizer);
   const clip = options.gradClip ?? 1.0;
   let timeline: { start: number; end: number; op: PipeOp }[] = [];
+  let peak = 0;
   const C = model.spec.dModel;
 
   return {
     name: `pp-${kind}`,
     blocks: [first, end],
     lastTimeline: () => timeline,
+    peakActivations: () => peak,
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
       if (batches.length !== 1) throw new CommError('TRAIN_COMM_BAD_ARGS', `pipeline: pass one batch per step (it is cut into ${m} micro-batches), got ${batches.length}`);
       const batch = batches[0];
@@ -90,6 +94,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
       const sends: Promise<void>[] = [];
       let lossSum = 0;
       timeline = [];
+      peak = 0;
       const rows = (a: Int32Array, mb: number): Int32Array => a.subarray(mb * b * T, (mb + 1) * b * T);
       const forward = async (mb: number): Promise<void> => {
         let x: Tensor;
@@ -114,6 +119,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
           x = mul(loss, 1 / m);
         } else sends.push(comm.send(s + 1, x.data() as Float32Array));
         outputs.set(mb, x);
+        peak = Math.max(peak, outputs.size);
         timeline.push({ start: t0, end: performance.now(), op: { type: 'F', mb } });
       };
       const backward = async (mb: number): Promise<void> => {
