@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openTokenShard } from '@lmkit/data';
-import { getEncoding } from '@lmkit/tokenizer';
+import { getEncoding, loadTokenizer } from '@lmkit/tokenizer';
 import { EXIT } from '../io.js';
 import { runCli } from '../test-cli.js';
 import { registerDataCommands } from './data.js';
@@ -93,6 +93,9 @@ describe('lmkit data', () => {
     const expected = [50256, ...gpt2.encodeOrdinary(speeches[0]!)];
     expect([...(await shard.read(0, expected.length))]).toEqual(expected);
     await shard.close();
+    // The tokenizer is saved beside the shards and encodes exactly as the one used.
+    const saved = await loadTokenizer(join(out, 'tokenizer'));
+    expect([...saved.encodeOrdinary(speeches[0]!.slice(0, 2000))]).toEqual([...gpt2.encodeOrdinary(speeches[0]!.slice(0, 2000))]);
   });
 
   it('clean --config: takes steps from a YAML file, flags override inputs and output', async () => {

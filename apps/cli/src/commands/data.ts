@@ -23,7 +23,7 @@ import {
   type RunOptions,
   type StepSpec,
 } from '@lmkit/data';
-import { getEncoding, loadTokenizer, ENCODING_NAMES, type EncodingName, type Tokenizer } from '@lmkit/tokenizer';
+import { getEncoding, loadTokenizer, saveTokenizer, ENCODING_NAMES, type EncodingName, type Tokenizer } from '@lmkit/tokenizer';
 import { action, parseNumber, parsePositiveInt, printResult, UsageError, type GlobalOptions } from '../io.js';
 
 /** Options every pipeline-running subcommand shares. */
@@ -355,12 +355,14 @@ export function registerDataCommands(program: Command): void {
           onProgress: (tokens) => progress.update(tokens),
         });
         progress.stop();
+        // NOTE: the shards travel with their tokenizer, so `lmkit train` can put it beside the checkpoint.
+        await saveTokenizer(tokenizer, join(opts.out, 'tokenizer'));
         const seconds = (performance.now() - started) / 1000;
-        const value = { ...result, unreadable: bad.count, tokenizer: tokenizer.name, eotToken: eot, vocabSize: tokenizer.vocabSize, seconds };
+        const value = { ...result, unreadable: bad.count, tokenizer: tokenizer.name, tokenizerDir: join(opts.out, 'tokenizer'), eotToken: eot, vocabSize: tokenizer.vocabSize, seconds };
         const text = [
           `${result.documents} documents → ${result.train.tokens} train + ${result.val.tokens} val tokens (${result.dtype}) in ${result.train.files.length} + ${result.val.files.length} shard(s), ${seconds.toFixed(1)} s`,
           ...(bad.count > 0 ? [`skipped ${bad.count} unreadable record(s); first: ${bad.first}`] : []),
-          `output: ${opts.out}/train_*.bin, ${opts.out}/val_*.bin`,
+          `output: ${opts.out}/train_*.bin, ${opts.out}/val_*.bin, tokenizer in ${opts.out}/tokenizer/`,
         ].join('\n');
         printResult(global, value, text);
       }),
