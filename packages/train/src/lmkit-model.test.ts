@@ -93,3 +93,28 @@ describe('gradient checkpointing', () => {
     expect(() => fromLmkitModel(createModel({ ...config, resid_pdrop: 0.1 }), { gradientCheckpointing: true })).toThrow(/dropout/);
   });
 });
+
+describe('gradient accumulation with an @lmkit/model GPT', () => {
+  it('2 micro-batches × loss/2 give the gradient of the whole batch', () => {
+    const config = { model_type: 'gpt2' as const, vocab_size: 40, n_positions: 8, n_embd: 16, n_layer: 2, n_head: 2, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+    const whole = fromLmkitModel(createModel(config, { seed: 5 }));
+    const accum = fromLmkitModel(createModel(config, { seed: 5 }));
+    const ids = Int32Array.from({ length: 4 * 8 }, (_, i) => (i * 11 + 3) % 40);
+    const targets = Int32Array.from({ length: 4 * 8 }, (_, i) => (i * 13 + 1) % 40);
+    const batch = (from: number, n: number) => ({ inputIds: ids.slice(from * 8, (from + n) * 8), targets: targets.slice(from * 8, (from + n) * 8), batchSize: n, seqLen: 8, targetCount: n * 8 });
+    whole.zeroGrad();
+    accum.zeroGrad();
+    const lossWhole = whole.lossAndBackward(batch(0, 4), { lossScale: 1 });
+    const lossA = accum.lossAndBackward(batch(0, 2), { lossScale: 0.5 });
+    const lossB = accum.lossAndBackward(batch(2, 2), { lossScale: 0.5 });
+    expect((lossA + lossB) / 2).toBeCloseTo(lossWhole, 5);
+    // NOTE: only the float32 summation order differs; compare relative to the largest gradient (reference: rtol ~1e-6).
+    const a = whole.parameters();
+    const b = accum.parameters();
+    let worst = 0;
+    let scale = 0;
+    a.forEach((p, k) => p.grad.forEach((g, i) => ((worst = Math.max(worst, Math.abs(g - b[k].grad[i]))), (scale = Math.max(scale, Math.abs(g))))));
+    expect(scale).toBeGreaterThan(1e-3);
+    expect(worst / scale).toBeLessThan(1e-5);
+  });
+});
