@@ -46,6 +46,12 @@ export interface Communicator {
   bytesSent(): number;
   /** Sets the sent-bytes counter to zero. */
   resetStats(): void;
+  /**
+   * A communicator over the subset `ranks` (global ranks, in the new group's rank order) that
+   * this rank belongs to, sharing this one's connections; `key` names the group (every member
+   * passes the same). Used for the data-parallel and model-parallel groups of 2D parallelism.
+   */
+  split(ranks: readonly number[], key: string): Communicator;
   /** Releases sockets / shared buffers; later calls fail with `TRAIN_COMM_CLOSED`. */
   close(): Promise<void>;
 }

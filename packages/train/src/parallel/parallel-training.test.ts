@@ -22,7 +22,8 @@ describe('parseParallelSpec', () => {
   });
   it('rejects bad specs with the reason', () => {
     expect(() => parseParallelSpec('dp=two')).toThrow(/dp must be a non-negative integer/);
-    expect(() => parseParallelSpec('dp=2,pp=2')).toThrow(/only one of dp, pp, tp/);
+    expect(parseParallelSpec('dp=2,pp=2')).toMatchObject({ dp: 2, pp: 2 });
+    expect(() => parseParallelSpec('pp=2,tp=2')).toThrow(/pp and tp cannot both/);
     expect(() => parseParallelSpec('pp=2,zero=1')).toThrow(/ZeRO/);
     expect(() => parseParallelSpec('xp=2')).toThrow(/unknown key "xp"/);
     expect(() => parseParallelSpec('dp=2', { zero: 5 as 3 })).toThrow(/zero must be/);
@@ -39,15 +40,15 @@ describe('runParallelTraining', () => {
     script = await bundleForTest(new URL('../../test/fixtures/train-worker.ts', import.meta.url), join(dataDir, 'worker.mjs'));
   });
 
-  for (const specText of ['dp=2', 'dp=2,zero=2', 'dp=2,zero=3', 'pp=2,mb=2', 'tp=2']) {
-    it(`${specText}: tcp processes on loopback give the threads backend's losses`, async () => {
+  for (const [specText, N] of [['dp=2', 2], ['dp=2,zero=2', 2], ['dp=2,zero=3', 2], ['pp=2,mb=2', 2], ['tp=2', 2], ['dp=2,tp=2', 4]] as const) {
+    it(`${specText}: ${N} tcp processes on loopback give the threads backend's losses`, async () => {
       const dataset = await openTokenDataset(dataDir);
-      const threads = await runInProcess(2, async (comm, r) => {
+      const threads = await runInProcess(N, async (comm, r) => {
         const losses: number[] = [];
         await runParallelTraining({ comm, spec: parseParallelSpec(specText), model: smallGpt(7 + r), dataset, objective: causalLm(), steps: 3, batchSize: 4, seqLen: 16, schedule: { maxLr: 1e-3 }, onStep: (s) => losses.push(s.loss) });
         return losses;
       });
-      const runs = await spawnRanks(script, 2, { args: [dataDir, specText], masterPort: await freePort() });
+      const runs = await spawnRanks(script, N, { args: [dataDir, specText], masterPort: await freePort() });
       runs.forEach((run, r) => {
         expect(run.code, run.stderr).toBe(0);
         const out = JSON.parse(run.stdout.trim()) as { losses: number[] };

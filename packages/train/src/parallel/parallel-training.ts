@@ -30,6 +30,22 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
   if (worldSizeOf(spec) !== comm.worldSize) {
     throw new CommError('TRAIN_COMM_BAD_ARGS', `parallel spec dp=${spec.dp},pp=${spec.pp},tp=${spec.tp} needs ${worldSizeOf(spec)} ranks, the group has ${comm.worldSize}`, { hint: 'launch dp·pp·tp processes (lmkit launch --nproc N)' });
   }
+  const k = spec.pp * spec.tp;
+  if (k > 1 && spec.dp > 1) {
+    // 2D, Megatron rank order: rank = dpRank·k + mpRank. Same start everywhere first, then the two groups.
+    for (const [, t] of model.namedParameters()) {
+      const host = Float32Array.from(t.data() as Float32Array);
+      await comm.broadcast(host, 0);
+      t.write(host);
+    }
+    const dpRank = Math.floor(comm.rank / k);
+    const mpRank = comm.rank % k;
+    const modelGroup = comm.split(Array.from({ length: k }, (_, j) => dpRank * k + j), `mp${dpRank}`);
+    const dpGroup = comm.split(Array.from({ length: spec.dp }, (_, d) => d * k + mpRank), `dp${mpRank}`);
+    return spec.pp > 1
+      ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options, dataParallel: dpGroup })
+      : tensorParallel(modelGroup, model, { ...options, dataParallel: dpGroup });
+  }
   if (spec.pp > 1) return pipelineParallel(comm, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options });
   if (spec.tp > 1) return tensorParallel(comm, model, options);
   if (spec.zero === 3) return fullyShardedDecoder(comm, model, options);
@@ -80,9 +96,10 @@ export interface ParallelTrainingResult {
 }
 
 /**
- * Trains with `spec` as rank `comm.rank`: data-parallel ranks sample disjoint streams (seed
- * offset by rank) and each takes batchSize/dp sequences; pipeline and tensor ranks all read
- * the same batch. Every rank must call it with the same options.
+ * Trains with `spec` as rank `comm.rank`: data-parallel replicas sample disjoint streams (seed
+ * offset by replica) and each takes batchSize/dp sequences; the pipeline or tensor ranks of one
+ * replica read the same batch. Ranks are laid out as rank = dpRank·(pp·tp) + model rank.
+ * Every rank must call it with the same options.
  *
  * @example
  * const comm = await tcpCommunicator(resolveDistEnv());
@@ -95,7 +112,7 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
   const seed = options.seed ?? 1337;
   if (B % spec.dp !== 0) throw new CommError('TRAIN_COMM_BAD_ARGS', `batch size ${B} does not split over dp=${spec.dp}`, { hint: 'use a batch size that is a multiple of dp' });
   const localB = B / spec.dp;
-  const dpRank = spec.dp > 1 ? comm.rank : 0;
+  const dpRank = spec.dp > 1 ? Math.floor(comm.rank / (spec.pp * spec.tp)) : 0; // NOTE: model-parallel ranks of one replica read the same batch
   const windowLength = objective.windowLength(T);
   const sampler = new WindowSampler(dataset.train, windowLength, { seed: seed + 7919 * dpRank, what: `${dataset.dir} (train)` });
   const rng = new SeededRng((seed ^ 0x5eed) + dpRank);

@@ -6,6 +6,7 @@ import type { ObjectiveBatch } from '../objectives/objective.js';
 import { AdamW, type AdamWOptions } from '../optim/adamw.js';
 import { CommError, type Communicator } from './communicator.js';
 import { pipelineSchedule, type PipeOp, type ScheduleKind } from './pipeline-schedule.js';
+import { allReduceGradients } from './data-parallel.js';
 import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link pipelineParallel}. */
@@ -18,6 +19,8 @@ export interface PipelineOptions {
   optimizer?: AdamWOptions;
   /** Global gradient-norm clip; 0 disables. Default 1.0. */
   gradClip?: number;
+  /** The data-parallel group of this rank (2D parallelism): gradients are averaged over it before the step. Default none. */
+  dataParallel?: Communicator;
 }
 
 /** A pipeline strategy that also reports the op timeline of its last step. */
@@ -145,6 +148,8 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
       for (const op of schedule) await (op.type === 'F' ? forward(op.mb) : backward(op.mb));
       await Promise.all(sends);
       owned.forEach(([, t], i) => host[i].grad.set(t.grad ? (t.grad.data() as Float32Array) : new Float32Array(t.size)));
+      // 2D: average the gradients over the data-parallel replicas of this rank (one flat all-reduce).
+      if (options.dataParallel && options.dataParallel.worldSize > 1) await allReduceGradients(options.dataParallel, host, [host.map((_, i) => i)]);
       if (tied && p > 1 && (isFirst || isLast)) {
         // Sum the tied embedding's gradient between the first and last stage (both then apply the same update).
         const k = owned.findIndex(([, t]) => t === model.embed.weight);

@@ -5,6 +5,7 @@ import { assertCheckpointable } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
 import { AdamW, type AdamWOptions } from '../optim/adamw.js';
 import { CommError, type Communicator } from './communicator.js';
+import { allReduceGradients } from './data-parallel.js';
 import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link tensorParallel}. */
@@ -13,6 +14,8 @@ export interface TensorParallelOptions {
   optimizer?: AdamWOptions;
   /** Global gradient-norm clip; 0 disables. Default 1.0. */
   gradClip?: number;
+  /** The data-parallel group of this rank (2D parallelism): gradients are averaged over it before the step. Default none. */
+  dataParallel?: Communicator;
 }
 
 /** A local shard and where its elements sit in the dense tensor: runs of [localOffset, denseOffset, length]. */
@@ -163,6 +166,8 @@ export async function tensorParallel(comm: Communicator, model: DecoderLM, optio
       let loss = 0;
       for (const b of batches) loss += await lossAndBackward(b, 1 / batches.length);
       trainables.forEach(([, p], i) => host[i].grad.set(p.grad ? (p.grad.data() as Float32Array) : new Float32Array(p.size)));
+      // 2D: average the gradients over the data-parallel replicas of this rank (one flat all-reduce).
+      if (options.dataParallel && options.dataParallel.worldSize > 1) await allReduceGradients(options.dataParallel, host, [host.map((_, i) => i)]);
       // Norm: sharded parts summed across ranks, replicated parts counted once.
       const ss = new Float64Array(2);
       host.forEach((h, i) => {

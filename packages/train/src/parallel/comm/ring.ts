@@ -35,6 +35,8 @@ export class RingCommunicator implements Communicator {
   constructor(
     private readonly transport: Transport,
     readonly backend: BackendName,
+    /** Also told of every payload byte sent (a split group reports to its parent's counter). */
+    private readonly onSent?: (bytes: number) => void,
   ) {
     this.rank = transport.rank;
     this.worldSize = transport.worldSize;
@@ -48,6 +50,7 @@ export class RingCommunicator implements Communicator {
 
   private async put(peer: number, tag: string, bytes: Uint8Array): Promise<void> {
     this.sent += bytes.byteLength;
+    this.onSent?.(bytes.byteLength);
     await this.transport.send(peer, tag, bytes);
   }
 
@@ -163,6 +166,25 @@ export class RingCommunicator implements Communicator {
 
   resetStats(): void {
     this.sent = 0;
+  }
+
+  split(ranks: readonly number[], key: string): Communicator {
+    const me = ranks.indexOf(this.rank);
+    if (me < 0 || new Set(ranks).size !== ranks.length || ranks.some((r) => !(Number.isInteger(r) && r >= 0 && r < this.worldSize))) {
+      throw new CommError('TRAIN_COMM_BAD_ARGS', `split "${key}" on rank ${this.rank}: ranks [${ranks.join(', ')}] must be distinct ranks below ${this.worldSize} that include this one`);
+    }
+    const parent = this.transport;
+    const sub: Transport = {
+      rank: me,
+      worldSize: ranks.length,
+      send: (peer, tag, payload) => parent.send(ranks[peer], `${key}|${tag}`, payload),
+      recv: (peer, tag) => parent.recv(ranks[peer], `${key}|${tag}`),
+      close: async () => undefined, // NOTE: the parent owns the connections
+    };
+    return new RingCommunicator(sub, this.backend, (n) => {
+      this.sent += n;
+      this.onSent?.(n);
+    });
   }
 
   async close(): Promise<void> {
