@@ -35,21 +35,47 @@ function frame(tag: string, payload: Uint8Array): Buffer {
   return Buffer.concat([head, t, payload]);
 }
 
-/** Splits a socket's byte stream into frames. */
+/** Splits a socket's byte stream into frames; chunks are kept in a list and joined once per frame (no quadratic re-copying). */
 class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private need = 8; // NOTE: bytes of the next unit to complete: the 8-byte header, then the whole frame
+  private header: { tl: number; pl: number } | null = null;
   constructor(private readonly onFrame: (tag: string, payload: Uint8Array) => void) {}
+
+  /** Removes and returns the first `n` buffered bytes as one Buffer. */
+  private take(n: number): Buffer {
+    const out = this.chunks.length === 1 && this.chunks[0].length === n ? this.chunks[0] : Buffer.allocUnsafe(n);
+    if (out !== this.chunks[0]) {
+      let at = 0;
+      while (at < n) {
+        const c = this.chunks[0];
+        const k = Math.min(c.length, n - at);
+        c.copy(out, at, 0, k);
+        at += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+    } else this.chunks.shift();
+    this.buffered -= n;
+    return out;
+  }
+
   push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    for (;;) {
-      if (this.buf.length < 8) return;
-      const tl = this.buf.readUInt32LE(0);
-      const pl = this.buf.readUInt32LE(4);
-      if (this.buf.length < 8 + tl + pl) return;
-      const tag = this.buf.toString('utf8', 8, 8 + tl);
-      const payload = new Uint8Array(this.buf.subarray(8 + tl, 8 + tl + pl)); // NOTE: a copy-free view; the next concat allocates a new buffer
-      this.buf = this.buf.subarray(8 + tl + pl);
-      this.onFrame(tag, payload);
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= this.need) {
+      if (!this.header) {
+        const h = this.take(8);
+        this.header = { tl: h.readUInt32LE(0), pl: h.readUInt32LE(4) };
+        this.need = this.header.tl + this.header.pl;
+        if (this.need > 0) continue;
+      }
+      const { tl, pl } = this.header;
+      const body = this.need > 0 ? this.take(tl + pl) : Buffer.alloc(0);
+      this.header = null;
+      this.need = 8;
+      this.onFrame(body.toString('utf8', 0, tl), new Uint8Array(body.buffer, body.byteOffset + tl, pl));
     }
   }
 }
