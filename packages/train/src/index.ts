@@ -57,6 +57,7 @@ export { resolveDistEnv, firstSlurmHost, type DistEnv } from './parallel/comm/en
 export { runConformance } from './parallel/comm/conformance.js';
 export { type ParallelStrategy, type MemoryReport, type StepResult } from './parallel/strategy.js';
 export { dataParallel, allReduceGradients, gradientBuckets, type DataParallelOptions } from './parallel/data-parallel.js';
+export { dataParallelDecoder, type OverlappedDataParallel } from './parallel/data-parallel-overlap.js';
 export { zero, type ZeroOptions } from './parallel/zero.js';
 export { fullyShardedDecoder, type FullyShardedOptions } from './parallel/zero3.js';
 export { pipelineSchedule, simulateSchedule, measuredBubble, type PipeOp, type ScheduleKind as PipelineScheduleKind, type ScheduleSimulation } from './parallel/pipeline-schedule.js';

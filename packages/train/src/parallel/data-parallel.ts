@@ -41,10 +41,10 @@ export function gradientBuckets(params: readonly { grad: Float32Array }[], first
 /**
  * All-reduces (mean) every gradient of `params`, bucket by bucket: each bucket's gradients
  * are packed into one buffer and its all-reduce is issued at once, all buckets in flight
- * together. NOTE: @lmkit/tensor's autograd has no per-parameter gradient hook and
- * `TrainableModel.lossAndBackward` hands gradients over when backward ends, so the buckets
- * start right after backward (not during it); the reverse order is kept so a hook-based
- * overlap would send the earliest-ready gradients first.
+ * together. NOTE: `TrainableModel.lossAndBackward` hands gradients over when backward ends
+ * (@lmkit/tensor's autograd has no per-parameter hook), so here the buckets start right after
+ * backward; {@link dataParallelDecoder} runs a decoder's backward block by block and launches
+ * each bucket during backward as soon as its gradients are final.
  */
 export async function allReduceGradients(comm: Communicator, params: readonly TrainableParam[], buckets: readonly number[][]): Promise<void> {
   await Promise.all(buckets.map(async (bucket) => {

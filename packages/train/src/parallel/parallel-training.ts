@@ -8,7 +8,7 @@ import type { AdamWOptions } from '../optim/adamw.js';
 import { SeededRng } from '../rng.js';
 import { createSchedule, type ScheduleOptions } from '../schedule/lr-schedule.js';
 import { CommError, type Communicator } from './communicator.js';
-import { dataParallel } from './data-parallel.js';
+import { dataParallelDecoder } from './data-parallel-overlap.js';
 import { worldSizeOf, type ParallelSpec } from './parallel-spec.js';
 import { pipelineParallel } from './pipeline.js';
 import type { MemoryReport, ParallelStrategy } from './strategy.js';
@@ -50,7 +50,7 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
   if (spec.tp > 1) return tensorParallel(comm, model, options);
   if (spec.zero === 3) return fullyShardedDecoder(comm, model, options);
   if (spec.zero === 1 || spec.zero === 2) return zero(comm, fromLmkitModel(model), { stage: spec.zero, ...options });
-  return dataParallel(comm, fromLmkitModel(model), options);
+  return dataParallelDecoder(comm, model, options); // NOTE: DDP with buckets launched during backward
 }
 
 /** Options for {@link runParallelTraining}. */
