@@ -1,4 +1,7 @@
 // One call from a run config and a shard directory to a trained checkpoint: validate, build, load data, train.
+import { existsSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ProgressMode } from '@lmkit/core';
 import { countParams, resolveConfig, type LanguageModel, type ModelConfig } from '@lmkit/model';
 import { openTokenDataset } from './data/token-dataset.js';
@@ -97,5 +100,9 @@ export async function runTraining(options: RunTrainingOptions): Promise<RunTrain
     },
     ...(options.samples ? { samples: () => options.samples!(model) } : {}),
   });
+  // NOTE: shards written by `lmkit data pretokenize` carry their tokenizer; the checkpoint takes a copy so
+  // `lmkit generate | eval | serve` find it beside the weights.
+  const tokenizerDir = join(options.dataDir, 'tokenizer');
+  if (result.checkpointDir && existsSync(join(tokenizerDir, 'lmkit.json'))) await cp(tokenizerDir, join(result.checkpointDir, 'tokenizer'), { recursive: true });
   return { ...result, model, modelConfig: config, params: countParams(model.spec), dataTokens: dataset.totalTokens };
 }

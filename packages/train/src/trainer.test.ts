@@ -81,6 +81,16 @@ describe('Trainer', () => {
     });
   }
 
+  it('resume with a larger steps extends the run; a smaller one is refused naming the field', async () => {
+    const ds = await dataset();
+    const out = await mkdtemp(join(tmpdir(), 'lmkit-trainer-out-'));
+    await train(base({ dataset: ds, steps: 3, outDir: out }));
+    const more = await train(base({ dataset: ds, steps: 5, outDir: out, resume: true }));
+    expect(more.steps).toBe(5);
+    expect(more.metrics.map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
+    await expect(train(base({ dataset: ds, steps: 4, outDir: out, resume: true }))).rejects.toThrow(/at step 5; steps = 4/);
+  });
+
   it('gradient accumulation 2 × 4 equals one batch of 8', async () => {
     const ds = await dataset();
     const big = new BigramModel(V);

@@ -178,6 +178,16 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     if (ck.state.modelRng !== undefined) model.loadRngState?.(ck.state.modelRng);
     schedule = createSchedule(ck.state.schedule);
     step = ck.state.step;
+    if (ck.state.run.steps !== undefined && options.steps !== ck.state.run.steps) {
+      // NOTE: a new total extends (or shortens) the run: the schedule is re-laid to end at it, as nanoGPT does when max_iters changes.
+      if (options.steps <= step) {
+        throw new TrainError('TRAIN_RESUME_MISMATCH', `${ck.dir}: the checkpoint is at step ${step}; steps = ${options.steps} would not train further`, {
+          hint: `give --steps larger than ${step} to continue, or resume with the original ${ck.state.run.steps}`,
+          details: { field: 'steps' },
+        });
+      }
+      schedule = createSchedule({ ...ck.state.schedule, totalSteps: options.steps });
+    }
     tokens = ck.state.tokens;
     elapsedBefore = ck.state.elapsedSeconds;
     bestValLoss = ck.state.bestValLoss ?? Infinity;

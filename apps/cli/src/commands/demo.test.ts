@@ -2,31 +2,11 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { describe, expect, it, vi } from 'vitest';
-import { reportError } from '../io.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../test-cli.js';
 import { registerDemoCommand } from './demo.js';
 
-async function lmkit(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  const before = process.exitCode;
-  process.exitCode = 0;
-  const program = new Command('lmkit').option('--json').exitOverride();
-  registerDemoCommand(program);
-  try {
-    await program.parseAsync(['node', 'lmkit', ...argv]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } catch (error) {
-    return { code: reportError(error, argv.includes('--json')), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-}
+const lmkit = (...argv: string[]) => runCli([registerDemoCommand], ...argv);
 
 describe('lmkit demo', () => {
   it('runs clean → dedup → tokenizer → shards → train → eval → samples → report', async () => {

@@ -2,34 +2,14 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { describe, expect, it, vi } from 'vitest';
-import { reportError } from '../io.js';
+import { describe, expect, it } from 'vitest';
+import { loadTokenizer, saveTokenizer, trainBpe } from '@lmkit/tokenizer';
+import { runCli } from '../test-cli.js';
 import { registerTrainCommands } from './train.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lmkit-cli-train-'));
 
-async function lmkit(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  const before = process.exitCode;
-  process.exitCode = 0;
-  const program = new Command('lmkit').option('--json').exitOverride();
-  program.configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
-  registerTrainCommands(program);
-  try {
-    await program.parseAsync(['node', 'lmkit', ...argv]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } catch (error) {
-    return { code: reportError(error, argv.includes('--json')), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-}
+const lmkit = (...argv: string[]) => runCli([registerTrainCommands], ...argv);
 
 function shard(path: string, tokens: number[]): void {
   const header = new Int32Array(256);
@@ -62,6 +42,20 @@ describe('lmkit train', () => {
     const again = await lmkit('--json', 'train', '--data', data, '--out', out, '--config', config, '--steps', '4', '--resume');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ steps: 4, interrupted: false });
+    const more = await lmkit('--json', 'train', '--data', data, '--out', out, '--config', config, '--steps', '6', '--resume');
+    expect(JSON.parse(more.stdout)).toMatchObject({ steps: 6, interrupted: false });
+  });
+  it('puts the tokenizer that came with the shards beside the checkpoint', async () => {
+    const withTok = join(dir, 'tokens-with-tokenizer');
+    mkdirSync(withTok, { recursive: true });
+    shard(join(withTok, 'train_000000.bin'), bytes);
+    const { tokenizer } = await trainBpe([text], { vocabSize: 257, specialTokens: ['<|endoftext|>'] });
+    await saveTokenizer(tokenizer, join(withTok, 'tokenizer'));
+    const out = join(dir, 'run-tok');
+    const r = await lmkit('train', '--data', withTok, '--out', out, '--config', config, '--steps', '2');
+    expect(r.code, r.stderr).toBe(0);
+    const copied = await loadTokenizer(join(out, 'checkpoint', 'tokenizer'));
+    expect([...copied.encode('a single man')]).toEqual([...tokenizer.encode('a single man')]);
   });
   it('names the field of a bad config, the context limit and empty data', async () => {
     const bad = join(dir, 'bad.yaml');

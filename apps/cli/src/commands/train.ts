@@ -97,7 +97,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--minutes <m>', 'stop after about M minutes (the LR schedule is fitted to the steps that fit)', parseNumber('--minutes'))
     .option('--threads <n>', 'CPU threads for the WASM SIMD kernels (default: all cores)', parsePositiveInt('--threads'))
     .option('--gradient-checkpointing', 'recompute each block in the backward pass (less memory, ~1 extra forward)')
-    .option('--resume', 'continue from OUT/checkpoint with the same settings')
+    .option('--resume', 'continue from OUT/checkpoint with the same settings (a larger --steps extends the run)')
     .action(
       action(async (flags: TrainFlags, command: Command) => {
         const global = command.optsWithGlobals() as GlobalOptions;
