@@ -16,7 +16,11 @@ export interface ModelRunner extends CausalLM, SequenceScorer {
 
 /** Options of {@link fromDecoderLM}. */
 export interface RunnerOptions {
-  /** Quantize every Linear layer and the LM head to this format (embeddings and norms stay f32). Default null. */
+  /**
+   * Quantize every Linear layer and the LM head to this format (embeddings and norms stay f32).
+   * The runner then owns the model: its Linear layers compute on the quantized weights from now on.
+   * Default null.
+   */
   quantization?: QuantFormat | null;
   /** Kernel for quantized products. Default 'auto'. */
   kernel?: QuantKernel;
