@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
 import { registerInferCommands } from './infer.js';
+import { registerLaunchCommand } from './launch.js';
 import { registerQuantizeCommand } from './quantize.js';
 import { registerTokenizerCommands } from './tokenizer.js';
 import { registerTrainCommands } from './train.js';
@@ -16,6 +17,7 @@ export const commandGroups: RegisterCommands[] = [
   registerDataCommands,
   registerTokenizerCommands,
   registerTrainCommands,
+  registerLaunchCommand,
   registerInferCommands,
   registerQuantizeCommand,
 ];

@@ -7,6 +7,7 @@ import { LmkitError } from '@lmkit/core';
 import { backendInfo, useWasmKernels } from '@lmkit/tensor';
 import { runTraining, validateRunConfig, type RunConfig } from '@lmkit/train';
 import { action, parseNumber, parsePositiveInt, printResult, UsageError, type GlobalOptions } from '../io.js';
+import { trainParallel, wantsParallel } from './train-parallel.js';
 
 /** Flags of `lmkit train` (commander's camelCase names). */
 interface TrainFlags {
@@ -30,6 +31,9 @@ interface TrainFlags {
   resume?: boolean;
   gradientCheckpointing?: boolean;
   threads?: number;
+  parallel?: string;
+  zero?: number;
+  backend?: string;
 }
 
 function parseNonNegativeInt(flag: string): (value: string) => number {
@@ -98,11 +102,21 @@ export function registerTrainCommands(program: Command): void {
     .option('--threads <n>', 'CPU threads for the WASM SIMD kernels (default: all cores)', parsePositiveInt('--threads'))
     .option('--gradient-checkpointing', 'recompute each block in the backward pass (less memory, ~1 extra forward)')
     .option('--resume', 'continue from OUT/checkpoint with the same settings (a larger --steps extends the run)')
+    .option('--parallel <spec>', 'split training over ranks: dp=2,pp=1,tp=1 (also zero=, schedule=gpipe|1f1b, mb=); fp32 and clm only')
+    .option('--zero <stage>', 'ZeRO stage for data parallelism: 0 (DDP), 1, 2 or 3', parseNonNegativeInt('--zero'))
+    .option('--backend <name>', 'threads (worker threads in this process, default) or tcp (one process per rank: use `lmkit launch`)')
     .action(
       action(async (flags: TrainFlags, command: Command) => {
         const global = command.optsWithGlobals() as GlobalOptions;
         const config = await runConfigFrom(flags);
         if (flags.minutes !== undefined && !(flags.minutes > 0)) throw new UsageError(`--minutes must be positive, got ${flags.minutes}`);
+        if (wantsParallel(flags)) {
+          if (flags.minutes !== undefined) throw new UsageError('--minutes is not supported with --parallel yet', 'give --steps');
+          const r = await trainParallel({ flags, run: config, dataDir: flags.data, outDir: flags.out, resume: Boolean(flags.resume), source: flags.config ?? 'flags' });
+          const split = `dp=${r.spec.dp} pp=${r.spec.pp} tp=${r.spec.tp} zero=${r.spec.zero}`;
+          printResult(global, r, `rank ${r.rank}/${r.worldSize} (${split}, ${r.backend}): ${r.steps} steps, loss ${r.loss.toFixed(4)}, ${Math.round(r.tokensPerSecond)} tokens/s, ${(r.memoryBytes / 1e6).toFixed(2)} MB of params+grads+optimizer state on this rank, ${(r.bytesPerStep / 1e6).toFixed(2)} MB sent per step${r.wroteCheckpoint ? `\ncheckpoint: ${join(flags.out, 'checkpoint')}/  metrics: ${join(flags.out, 'metrics.jsonl')}  report: ${join(flags.out, 'report.html')}` : ''}`);
+          return;
+        }
         // NOTE: the WASM SIMD kernels are opt-in in @lmkit/tensor; if they cannot start, backendInfo() says 'js' and why.
         useWasmKernels(flags.threads === undefined ? {} : { threads: flags.threads });
         const controller = new AbortController();
