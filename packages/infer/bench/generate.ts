@@ -2,7 +2,7 @@
 // KV cache, at prompt lengths 128 and 512; share of the memory-bandwidth limit reached.
 import { cpus } from 'node:os';
 import { DecoderLM, getPreset } from '@lmkit/model';
-import { backendInfo } from '@lmkit/tensor';
+import { backendInfo, useWasmKernels } from '@lmkit/tensor';
 import { fromDecoderLM, generateTokens, resolveGenerationConfig, quantizedBytes, quantKernelInfo, type QuantFormat } from '../src/index.js';
 
 const args = new Set(process.argv.slice(2));
@@ -54,6 +54,7 @@ async function decodeRate(model: DecoderLM, format: QuantFormat | 'f32', promptL
 }
 
 async function main(): Promise<void> {
+  useWasmKernels();
   const bandwidth = memcpyGBs();
   console.log(`# @lmkit/infer generation benchmark — ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, backend ${JSON.stringify(backendInfo())}, quantized kernels ${quantKernelInfo().mode}`);
   console.log(`memcpy bandwidth: ${bandwidth.toFixed(1)} GB/s (read+write); new tokens per run: ${NEW_TOKENS} with cache, ${NO_CACHE_TOKENS} without`);
