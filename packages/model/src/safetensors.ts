@@ -2,7 +2,7 @@
 import { open } from 'node:fs/promises';
 import { atomicWriteStream } from '@lmkit/core';
 import { ModelError } from './errors.js';
-import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from './internal/half.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '@lmkit/tensor';
 
 /** Element types safetensors names; lmkit converts F32/F16/BF16/F64 to f32 and I32/I64 to i32. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -211,10 +211,8 @@ export function floatEntry(values: Float32Array, shape: number[], dtype: 'F32' |
     new Float32Array(copy.buffer).set(values);
     return { dtype, shape: [...shape], data: copy };
   }
-  const bits = new Uint16Array(values.length);
-  const round = dtype === 'BF16' ? f32ToBf16Bits : f32ToF16Bits;
-  for (let i = 0; i < values.length; i++) bits[i] = round(values[i]!);
-  return { dtype, shape: [...shape], data: new Uint8Array(bits.buffer) };
+  const bits = dtype === 'BF16' ? f32ToBf16(values) : f32ToF16(values); // round to nearest even, NaN/Inf kept
+  return { dtype, shape: [...shape], data: new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength) };
 }
 
 /** Wraps an Int32Array as an entry stored as I32 or I64. */
@@ -248,10 +246,7 @@ export function entryToFloat32(entry: SafetensorsEntry, name = '<tensor>'): Floa
     case 'F16':
     case 'BF16': {
       const src = new Uint16Array(aligned(data, 2), data.byteOffset % 2 === 0 ? data.byteOffset : 0, n);
-      const widen = entry.dtype === 'F16' ? f16BitsToF32 : bf16BitsToF32;
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = widen(src[i]!);
-      return out;
+      return entry.dtype === 'F16' ? f16ToF32(src) : bf16ToF32(src);
     }
     default:
       throw new ModelError('MODEL_BAD_SAFETENSORS', `tensor "${name}" is ${entry.dtype}, expected a float dtype (F32, F16, BF16, F64)`);
