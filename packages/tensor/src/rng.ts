@@ -1,4 +1,5 @@
 // A seeded, serializable random number generator (xoshiro128**) used for init, dropout and sampling.
+import { TensorError } from './errors.js';
 
 /** The serializable state of an Rng. */
 export interface RngState {
@@ -43,6 +44,28 @@ export class Rng {
   /** Restores a generator saved with `state()`. */
   static fromState(state: RngState): Rng {
     return new Rng(state.s);
+  }
+
+  /**
+   * Restores a state saved with `state()` into this generator in place, so every holder of it (a
+   * model's dropout, a sampler) continues the saved stream bit-exactly. Throws `TENSOR_BAD_ARGUMENT`
+   * unless `state.s` is four 32-bit unsigned integers.
+   *
+   * @example
+   * const saved = rng.state(); rng.random(); rng.setState(saved); // the same draws again
+   */
+  setState(state: RngState): void {
+    const s = state?.s;
+    if (!Array.isArray(s) || s.length !== 4 || !s.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+      throw new TensorError('TENSOR_BAD_ARGUMENT', `Rng.setState: expected { s: [four uint32 words] }, got ${JSON.stringify(state)}`, {
+        hint: 'pass the object rng.state() returned (e.g. read back from a checkpoint)',
+      });
+    }
+    this.s0 = s[0] >>> 0;
+    this.s1 = s[1] >>> 0;
+    this.s2 = s[2] >>> 0;
+    this.s3 = s[3] >>> 0;
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
   /** A copy of the current state (JSON-serializable). */

@@ -38,6 +38,17 @@ function matmulRaw(a: Tensor, b: Tensor): Tensor {
   return wrap(out, [...batch, m, n]);
 }
 
+// d op(b): a 2-D b shared across a's batch gets one (K, batch·M)·(batch·M, N) product, summed over the
+// batch inside the GEMM, instead of `batch` products and a reduction over a (batch, K, N) temporary.
+function bGrad(xa: Tensor, yb: Tensor, g: Tensor): Tensor {
+  if (yb.ndim === 2 && xa.ndim > 2 && g.ndim === xa.ndim && xa.isContiguous) {
+    const k = xa.shape[xa.ndim - 1];
+    const n = g.shape[g.ndim - 1];
+    return matmulRaw(transpose(reshape(xa, [-1, k]), -2, -1), reshape(g, [-1, n]));
+  }
+  return sumToShape(matmulRaw(transpose(xa, -2, -1), g), yb.shape);
+}
+
 /**
  * Matrix product over the last two dims, batched (with broadcasting) over the leading ones.
  * 1-D operands are treated as a row (a) or a column (b) and that dim is dropped from the result.
@@ -59,7 +70,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const yb = options.transB ? transpose(y, -2, -1) : y;
   let out = record(matmulRaw(xa, yb), 'matmul', [xa, yb], (g) => [
     xa.requiresGrad ? sumToShape(matmulRaw(g, transpose(yb, -2, -1)), xa.shape) : null,
-    yb.requiresGrad ? sumToShape(matmulRaw(transpose(xa, -2, -1), g), yb.shape) : null,
+    yb.requiresGrad ? bGrad(xa, yb, g) : null,
   ]);
   if (vecA) out = reshape(out, [...out.shape.slice(0, -2), out.shape[out.ndim - 1]]);
   if (vecB) out = reshape(out, out.shape.slice(0, -1));

@@ -1,10 +1,16 @@
 // Switches the cpu backend's GEMM to the WebAssembly SIMD kernels (worker pool over shared memory) and back.
-import { initWasmKernelsSync, setThreads, sgemm, softmaxRows, wasmInfo, type SoftmaxRowsArgs } from '../wasm/index.js';
+import { geluTanh, geluTanhGrad, initWasmKernelsSync, setThreads, sgemm, softmaxRows, wasmInfo, type GeluArgs, type GeluGradArgs, type SoftmaxRowsArgs } from '../wasm/index.js';
 import { setCpuGemm } from './kernels/matmul.js';
 import { sgemmJs } from './gemm.js';
 import { cpuState } from './storage.js';
 
 let rowSoftmax: ((args: SoftmaxRowsArgs) => void) | null = null;
+let gelu: { forward: (args: GeluArgs) => void; backward: (args: GeluGradArgs) => void } | null = null;
+
+/** @internal The wasm GELU (tanh approximation) pair while the wasm kernels are in use, else null (the JS loops run). */
+export function wasmGelu(): { forward: (args: GeluArgs) => void; backward: (args: GeluGradArgs) => void } | null {
+  return gelu;
+}
 
 /** @internal The wasm row softmax while the wasm kernels are in use, else null (the JS loop runs). */
 export function wasmRowSoftmax(): ((args: SoftmaxRowsArgs) => void) | null {
@@ -28,6 +34,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
     initWasmKernelsSync(options.threads === undefined ? {} : { threads: options.threads });
     setCpuGemm(sgemm);
     rowSoftmax = softmaxRows;
+    gelu = { forward: geluTanh, backward: geluTanhGrad };
     const info = wasmInfo();
     cpuState.mode = info.relaxedSimd ? 'wasm-simd-relaxed' : 'wasm-simd';
     cpuState.threads = info.threads;
@@ -44,6 +51,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
 export function useJsKernels(): void {
   setCpuGemm(sgemmJs);
   rowSoftmax = null;
+  gelu = null;
   cpuState.mode = 'js';
   cpuState.threads = 1;
 }

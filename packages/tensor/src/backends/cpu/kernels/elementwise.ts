@@ -5,6 +5,7 @@ import { erf, GELU_C, INV_SQRT_2PI } from '../../../internal/math.js';
 import { sizeOf } from '../../../internal/shape.js';
 import { cpuStorage, typedArrayFor, type CpuStorage } from '../storage.js';
 import { rowPlan } from '../strided.js';
+import { wasmGelu } from '../wasm.js';
 
 type Arr = Float32Array | Int32Array | Uint16Array;
 
@@ -103,6 +104,13 @@ export function unaryKernel(op: number): (x: View) => Storage {
     const out = new Float32Array(sizeOf(x.shape));
     const src = dataOf(x) as Float32Array;
     const p = rowPlan(x.shape, [x]);
+    // GELU over one contiguous run goes to the wasm SIMD kernel when it is in use (the JS loop is the reference).
+    const wasm = op === UNARY.gelu && p.rows === 1 && p.steps[0] === 1 && out.length > 0 ? wasmGelu() : null;
+    if (wasm !== null) {
+      const o = p.offsets[0][0];
+      wasm.forward({ x: src.subarray(o, o + out.length), y: out });
+      return cpuStorage('f32', out);
+    }
     for (let r = 0; r < p.rows; r++) unaryRow(op, src, p.offsets[0][r], p.steps[0], out, r * p.n, p.n);
     return cpuStorage('f32', out);
   };
@@ -144,6 +152,13 @@ export function unaryGradKernel(op: number): (x: View, dy: View) => Storage {
     const p = rowPlan(x.shape, [x, dy]);
     const xd = dataOf(x) as Float32Array;
     const gd = dataOf(dy) as Float32Array;
+    const wasm = op === UNARY_GRAD.gelu_grad && p.rows === 1 && p.steps[0] === 1 && p.steps[1] === 1 && out.length > 0 ? wasmGelu() : null;
+    if (wasm !== null) {
+      const xo = p.offsets[0][0];
+      const go = p.offsets[1][0];
+      wasm.backward({ x: xd.subarray(xo, xo + out.length), dy: gd.subarray(go, go + out.length), dx: out });
+      return cpuStorage('f32', out);
+    }
     for (let r = 0; r < p.rows; r++) unaryGradRow(op, xd, p.offsets[0][r], p.steps[0], gd, p.offsets[1][r], p.steps[1], out, r * p.n, p.n);
     return cpuStorage('f32', out);
   };

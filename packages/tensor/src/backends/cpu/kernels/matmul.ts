@@ -71,6 +71,12 @@ export function matmul(a: View, b: View): Storage {
   ]);
   const base = { m, n, k, a: ad, lda: la.ld, transA: la.trans, b: bd, ldb: lb.ld, transB: lb.trans, c: out, ldc: n, beta: 0 as const };
   if (plan.rows === 1) {
+    // A shared B (batch stride 0) with A's batches stacked row after row is one taller product:
+    // (batch·M, K)·(K, N) in one call, which the GEMM partitions better than `batch` short ones.
+    if (batch > 1 && plan.steps[1] === 0 && !la.trans && plan.steps[0] === m * la.ld) {
+      gemm({ ...base, m: batch * m, aOffset: av.offset, bOffset: bv.offset, cOffset: 0, batch: 1, strideA: 0, strideB: 0, strideC: 0 });
+      return cpuStorage('f32', out);
+    }
     gemm({ ...base, aOffset: av.offset, bOffset: bv.offset, cOffset: 0, batch, strideA: batch > 1 ? plan.steps[0] : 0, strideB: batch > 1 ? plan.steps[1] : 0, strideC: m * n });
     return cpuStorage('f32', out);
   }
