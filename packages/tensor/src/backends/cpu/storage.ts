@@ -1,6 +1,7 @@
-// The cpu backend's storage: a plain typed array per tensor buffer (GC-managed, `free` drops the reference).
+// The cpu backend's storage: a typed array per tensor buffer (large f32 ones in the wasm memory; `free` releases it).
 import type { Backend, BackendInfo, Dtype, Storage } from '../../backend.js';
 import { getCpuGemm } from './kernels/matmul.js';
+import { newF32, releaseF32 } from './wasm-storage.js';
 
 /** A cpu storage: the typed array itself (Float32Array for f32, Int32Array for i32, Uint16Array for bf16/f16). */
 export interface CpuStorage extends Storage {
@@ -11,7 +12,7 @@ export interface CpuStorage extends Storage {
 
 /** Allocates a typed array of the right kind for a dtype. */
 export function typedArrayFor(dtype: Dtype, size: number): Float32Array | Int32Array | Uint16Array {
-  if (dtype === 'f32') return new Float32Array(size);
+  if (dtype === 'f32') return newF32(size);
   if (dtype === 'i32') return new Int32Array(size);
   return new Uint16Array(size);
 }
@@ -47,6 +48,7 @@ export const cpuBackend: Backend = {
     ((storage as CpuStorage).data as Float32Array).set(data as Float32Array, offset);
   },
   free(storage: Storage) {
+    releaseF32((storage as CpuStorage).data);
     (storage as CpuStorage).data = EMPTY;
   },
   info(): BackendInfo {

@@ -3,6 +3,7 @@ import { geluTanh, geluTanhGrad, initWasmKernelsSync, setThreads, sgemm, softmax
 import { setCpuGemm } from './kernels/matmul.js';
 import { sgemmJs } from './gemm.js';
 import { cpuState } from './storage.js';
+import { setWasmBuffers } from './wasm-storage.js';
 
 let rowSoftmax: ((args: SoftmaxRowsArgs) => void) | null = null;
 let gelu: { forward: (args: GeluArgs) => void; backward: (args: GeluGradArgs) => void } | null = null;
@@ -35,6 +36,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
     setCpuGemm(sgemm);
     rowSoftmax = softmaxRows;
     gelu = { forward: geluTanh, backward: geluTanhGrad };
+    setWasmBuffers(true);
     const info = wasmInfo();
     cpuState.mode = info.relaxedSimd ? 'wasm-simd-relaxed' : 'wasm-simd';
     cpuState.threads = info.threads;
@@ -52,6 +54,7 @@ export function useJsKernels(): void {
   setCpuGemm(sgemmJs);
   rowSoftmax = null;
   gelu = null;
+  setWasmBuffers(false);
   cpuState.mode = 'js';
   cpuState.threads = 1;
 }

@@ -3,6 +3,7 @@ import type { Storage, View } from '../../../backend.js';
 import type { AttentionKernelOptions } from '../../../kernels/names.js';
 import { cpuStorage, f32 } from '../storage.js';
 import { wasmRowSoftmax } from '../wasm.js';
+import { newF32, releaseF32 } from '../wasm-storage.js';
 import { getCpuGemm } from './matmul.js';
 
 /** Query rows per tile. */
@@ -73,10 +74,10 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
   const qd = f32(q.storage);
   const kd = f32(k.storage);
   const vd = f32(v.storage);
-  const out = new Float32Array(p.b * p.h * t * d);
-  const lse = new Float32Array(p.b * p.h * t);
+  const out = newF32(p.b * p.h * t * d);
+  const lse = newF32(p.b * p.h * t);
   const tile = Math.min(BR, t) * Math.min(BC, s);
-  const sc = new Float32Array(nb * tile);
+  const sc = newF32(nb * tile); // scratch, released below
   const m = new Float64Array(nb * BR);
   const l = new Float64Array(nb * BR);
   const qStride = group * t * d;
@@ -159,6 +160,7 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
       }
     }
   }
+  releaseF32(sc);
   return [cpuStorage('f32', out), cpuStorage('f32', lse)];
 }
 
@@ -173,12 +175,12 @@ export function attentionGrad(q: View, k: View, v: View, o: View, lse: View, dou
   const od = f32(o.storage);
   const ld = f32(lse.storage);
   const gd = f32(dout.storage);
-  const dq = new Float32Array(p.b * p.h * t * d);
-  const dk = new Float32Array(p.b * p.hkv * s * d);
-  const dv = new Float32Array(p.b * p.hkv * s * d);
+  const dq = newF32(p.b * p.h * t * d);
+  const dk = newF32(p.b * p.hkv * s * d);
+  const dv = newF32(p.b * p.hkv * s * d);
   const tile = Math.min(BR, t) * Math.min(BC, s);
-  const pr = new Float32Array(nb * tile);
-  const dp = new Float32Array(nb * tile);
+  const pr = newF32(nb * tile); // scratch, released below
+  const dp = newF32(nb * tile);
   const di = new Float64Array(nb * BR);
   const qStride = group * t * d;
   for (let g = 0; g < group; g++) {
@@ -235,5 +237,7 @@ export function attentionGrad(q: View, k: View, v: View, o: View, lse: View, dou
       }
     }
   }
+  releaseF32(pr);
+  releaseF32(dp);
   return [cpuStorage('f32', dq), cpuStorage('f32', dk), cpuStorage('f32', dv)];
 }

@@ -1,14 +1,15 @@
 // cpu fused softmax cross-entropy over (N, V) logits with i32 targets and an ignore index.
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32, i32 } from '../storage.js';
+import { newF32 } from '../wasm-storage.js';
 
 /** `cross_entropy` kernel: returns [loss (N), lse (N)]. */
 export function crossEntropy(logits: View, targets: View, ignoreIndex: number): [Storage, Storage] {
   const x = f32(logits.storage);
   const t = i32(targets.storage);
   const [rows, v] = logits.shape;
-  const loss = new Float32Array(rows);
-  const lse = new Float32Array(rows);
+  const loss = newF32(rows);
+  const lse = newF32(rows);
   for (let r = 0; r < rows; r++) {
     const o = r * v;
     let m = -Infinity;
@@ -30,7 +31,7 @@ export function crossEntropyGrad(logits: View, targets: View, lse: View, dloss: 
   const l = f32(lse.storage);
   const g = f32(dloss.storage);
   const [rows, v] = logits.shape;
-  const dx = new Float32Array(rows * v);
+  const dx = newF32(rows * v);
   for (let r = 0; r < rows; r++) {
     const target = t[r];
     if (target === ignoreIndex) continue;

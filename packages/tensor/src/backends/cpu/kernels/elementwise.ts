@@ -6,6 +6,7 @@ import { sizeOf } from '../../../internal/shape.js';
 import { cpuStorage, typedArrayFor, type CpuStorage } from '../storage.js';
 import { rowPlan } from '../strided.js';
 import { wasmGelu } from '../wasm.js';
+import { newF32 } from '../wasm-storage.js';
 
 type Arr = Float32Array | Int32Array | Uint16Array;
 
@@ -101,7 +102,7 @@ function unaryRow(op: number, x: Float32Array, xo: number, xs: number, y: Float3
 /** Builds the unary kernel for an op code. */
 export function unaryKernel(op: number): (x: View) => Storage {
   return (x: View) => {
-    const out = new Float32Array(sizeOf(x.shape));
+    const out = newF32(sizeOf(x.shape));
     const src = dataOf(x) as Float32Array;
     const p = rowPlan(x.shape, [x]);
     // GELU over one contiguous run goes to the wasm SIMD kernel when it is in use (the JS loop is the reference).
@@ -148,7 +149,7 @@ function unaryGradRow(op: number, x: Float32Array, xo: number, xs: number, g: Fl
 /** Builds the unary-backward kernel for an op code. */
 export function unaryGradKernel(op: number): (x: View, dy: View) => Storage {
   return (x: View, dy: View) => {
-    const out = new Float32Array(sizeOf(x.shape));
+    const out = newF32(sizeOf(x.shape));
     const p = rowPlan(x.shape, [x, dy]);
     const xd = dataOf(x) as Float32Array;
     const gd = dataOf(dy) as Float32Array;
@@ -207,7 +208,7 @@ function binaryRow(op: number, a: Float32Array, ao: number, as: number, b: Float
 /** Builds the binary kernel for an op code. */
 export function binaryKernel(op: number): (a: View, b: View) => Storage {
   return (a: View, b: View) => {
-    const out = new Float32Array(sizeOf(a.shape));
+    const out = newF32(sizeOf(a.shape));
     const p = rowPlan(a.shape, [a, b]);
     const ad = dataOf(a) as Float32Array;
     const bd = dataOf(b) as Float32Array;

@@ -1,6 +1,7 @@
 // cpu embedding gather and its scatter-add backward.
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32, i32 } from '../storage.js';
+import { newF32 } from '../wasm-storage.js';
 
 /** `embedding` kernel: (V, C) rows gathered by ids → (…, C). */
 export function embedding(w: View, ids: View): Storage {
@@ -8,7 +9,7 @@ export function embedding(w: View, ids: View): Storage {
   const id = i32(ids.storage);
   const c = w.shape[1];
   const n = id.length === 0 ? 0 : ids.shape.reduce((p, d) => p * d, 1);
-  const out = new Float32Array(n * c);
+  const out = newF32(n * c);
   for (let r = 0; r < n; r++) out.set(wd.subarray(id[r] * c, id[r] * c + c), r * c);
   return cpuStorage('f32', out);
 }
@@ -19,7 +20,7 @@ export function embeddingGrad(ids: View, dy: View, vocab: number): Storage {
   const g = f32(dy.storage);
   const c = dy.shape[dy.shape.length - 1];
   const n = ids.shape.reduce((p, d) => p * d, 1);
-  const dw = new Float32Array(vocab * c);
+  const dw = newF32(vocab * c);
   for (let r = 0; r < n; r++) {
     const o = id[r] * c;
     const s = r * c;

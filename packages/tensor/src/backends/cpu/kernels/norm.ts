@@ -1,6 +1,7 @@
 // cpu LayerNorm and RMSNorm over the last dim, with their fused backward (float64 row statistics).
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32 } from '../storage.js';
+import { newF32 } from '../wasm-storage.js';
 
 function dims(x: View): { rows: number; c: number } {
   const c = x.shape[x.shape.length - 1];
@@ -15,9 +16,9 @@ export function layernorm(x: View, w: View, b: View | null, eps: number): [Stora
   const wd = f32(w.storage);
   const bd = b === null ? null : f32(b.storage);
   const { rows, c } = dims(x);
-  const y = new Float32Array(rows * c);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const y = newF32(rows * c);
+  const mean = newF32(rows);
+  const rstd = newF32(rows);
   for (let r = 0; r < rows; r++) {
     const o = r * c;
     let s = 0;
@@ -42,7 +43,7 @@ export function layernormGrad(x: View, w: View, mean: View, rstd: View, dy: View
   const rd = f32(rstd.storage);
   const gd = f32(dy.storage);
   const { rows, c } = dims(x);
-  const dx = new Float32Array(rows * c);
+  const dx = newF32(rows * c);
   const dw = new Float64Array(c);
   const db = new Float64Array(c);
   for (let r = 0; r < rows; r++) {
@@ -75,8 +76,8 @@ export function rmsnorm(x: View, w: View, eps: number): [Storage, Storage] {
   const xd = f32(x.storage);
   const wd = f32(w.storage);
   const { rows, c } = dims(x);
-  const y = new Float32Array(rows * c);
-  const rstd = new Float32Array(rows);
+  const y = newF32(rows * c);
+  const rstd = newF32(rows);
   for (let r = 0; r < rows; r++) {
     const o = r * c;
     let ss = 0;
@@ -95,7 +96,7 @@ export function rmsnormGrad(x: View, w: View, rstd: View, dy: View): [Storage, S
   const rd = f32(rstd.storage);
   const gd = f32(dy.storage);
   const { rows, c } = dims(x);
-  const dx = new Float32Array(rows * c);
+  const dx = newF32(rows * c);
   const dw = new Float64Array(c);
   for (let r = 0; r < rows; r++) {
     const o = r * c;

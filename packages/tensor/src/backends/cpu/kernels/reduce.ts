@@ -2,12 +2,13 @@
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32 } from '../storage.js';
 import { splitAt } from '../strided.js';
+import { newF32 } from '../wasm-storage.js';
 
 /** `sum` kernel. */
 export function sum(x: View, axis: number): Storage {
   const src = f32(x.storage);
   const { outer, n, inner } = splitAt(x.shape, axis);
-  const out = new Float32Array(outer * inner);
+  const out = newF32(outer * inner);
   const base = x.offset;
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
@@ -34,7 +35,7 @@ export function sum(x: View, axis: number): Storage {
 export function max(x: View, axis: number): Storage {
   const src = f32(x.storage);
   const { outer, n, inner } = splitAt(x.shape, axis);
-  const out = new Float32Array(outer * inner).fill(-Infinity);
+  const out = newF32(outer * inner).fill(-Infinity);
   const base = x.offset;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 // cpu rotary position embedding on (B, H, T, D), half-split pairs (i, i + D/2) as in GPT-NeoX / HF LLaMA.
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32 } from '../storage.js';
+import { newF32 } from '../wasm-storage.js';
 
 /** `rope` kernel; `inverse` rotates by −angle (the backward). */
 export function rope(x: View, positionOffset: number, theta: number, inverse: boolean): Storage {
@@ -21,7 +22,7 @@ export function rope(x: View, positionOffset: number, theta: number, inverse: bo
       sin[p * half + i] = inverse ? -Math.sin(angle) : Math.sin(angle);
     }
   }
-  const out = new Float32Array(heads * t * d);
+  const out = newF32(heads * t * d);
   for (let h = 0; h < heads; h++) {
     for (let p = 0; p < t; p++) {
       const o = (h * t + p) * d;

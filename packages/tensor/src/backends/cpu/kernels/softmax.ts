@@ -3,6 +3,7 @@ import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32 } from '../storage.js';
 import { wasmRowSoftmax } from '../wasm.js';
 import { getCpuGemm } from './matmul.js';
+import { newF32 } from '../wasm-storage.js';
 
 function rowsOf(v: View): { rows: number; n: number } {
   const n = v.shape[v.shape.length - 1] ?? 1;
@@ -15,7 +16,7 @@ function rowsOf(v: View): { rows: number; n: number } {
 export function softmax(x: View): Storage {
   const src = f32(x.storage);
   const { rows, n } = rowsOf(x);
-  const out = new Float32Array(rows * n);
+  const out = newF32(rows * n);
   getCpuGemm(); // settles wasm vs JS
   const simd = wasmRowSoftmax();
   if (simd !== null) {
@@ -39,7 +40,7 @@ export function softmaxGrad(y: View, dy: View): Storage {
   const yd = f32(y.storage);
   const gd = f32(dy.storage);
   const { rows, n } = rowsOf(y);
-  const out = new Float32Array(rows * n);
+  const out = newF32(rows * n);
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let dot = 0;
@@ -53,7 +54,7 @@ export function softmaxGrad(y: View, dy: View): Storage {
 export function logSoftmax(x: View): Storage {
   const src = f32(x.storage);
   const { rows, n } = rowsOf(x);
-  const out = new Float32Array(rows * n);
+  const out = newF32(rows * n);
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let m = -Infinity;
@@ -71,7 +72,7 @@ export function logSoftmaxGrad(y: View, dy: View): Storage {
   const yd = f32(y.storage);
   const gd = f32(dy.storage);
   const { rows, n } = rowsOf(y);
-  const out = new Float32Array(rows * n);
+  const out = newF32(rows * n);
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let s = 0;
