@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { attention, createRng, crossEntropy, fromArray, gelu, layerNorm, matmul, ones, randn, scope, useJsKernels, useWasmKernels, zeros, type Tensor } from '../../index.js';
 import { isWasmF32 } from '../wasm/index.js';
 import type { CpuStorage } from './storage.js';
-import { releaseF32, wasmBufferBytes, WASM_BUFFER_MIN } from './wasm-storage.js';
+import { newF32, newF32Uninit, releaseF32, wasmBufferBytes, WASM_BUFFER_MIN } from './wasm-storage.js';
 
 const dataOf = (t: Tensor): Float32Array => (t as unknown as { ref: { storage: CpuStorage } }).ref.storage.data as Float32Array;
 
@@ -48,6 +48,36 @@ describe('cpu tensor buffers in the wasm memory', () => {
     releaseF32(view); // a second release is a no-op, not a double free
     a.dispose();
     expect(wasmBufferBytes()).toBe(before);
+  });
+
+  it('outputs written in full are right in reused blocks that hold stale NaNs', () => {
+    useJsKernels();
+    const rng = createRng(8);
+    const x = randn([3, 50, 70], { rng });
+    const w = randn([90, 70], { rng });
+    const b = randn([90], { rng });
+    const run = (): Float32Array[] => {
+      const h = matmul(x, w, { transB: true });
+      return [h, h.add(b), gelu(h), h.permute([2, 0, 1]).contiguous(), h.mul(h).neg()].map((t) => t.data() as Float32Array);
+    };
+    const ref = run();
+    useWasmKernels();
+    for (let i = 0; i < 4; i++) {
+      // Poison the blocks the next outputs will reuse (first fit from the lowest free block).
+      const junk = Array.from({ length: 8 }, () => newF32Uninit(3 * 50 * 90).fill(Number.NaN));
+      junk.forEach(releaseF32);
+      run().forEach((got, k) => {
+        const r = ref[k];
+        let worst = 0;
+        let scale = 0;
+        for (let j = 0; j < r.length; j++) {
+          worst = Math.max(worst, Math.abs(got[j] - r[j])); // a stale NaN makes worst NaN, which fails below
+          scale = Math.max(scale, Math.abs(r[j]));
+        }
+        expect(worst).toBeLessThan(1e-5 * scale + 1e-6);
+      });
+    }
+    expect(newF32(WASM_BUFFER_MIN).every((v) => v === 0)).toBe(true); // the zeroing variant still zeroes
   });
 
   it('the JS kernels keep plain arrays', () => {

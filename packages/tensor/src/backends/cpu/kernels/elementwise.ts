@@ -6,7 +6,7 @@ import { sizeOf } from '../../../internal/shape.js';
 import { cpuStorage, typedArrayFor, type CpuStorage } from '../storage.js';
 import { rowPlan } from '../strided.js';
 import { wasmGelu } from '../wasm.js';
-import { newF32 } from '../wasm-storage.js';
+import { newF32Uninit } from '../wasm-storage.js';
 
 type Arr = Float32Array | Int32Array | Uint16Array;
 
@@ -26,11 +26,14 @@ export function fill(size: number, dtype: Dtype, value: number): Storage {
   return cpuStorage(dtype, data);
 }
 
+// Rows at least this long are copied with TypedArray.set (a memcpy); shorter ones element by element.
+const SET_MIN = 128;
+
 /** `copy` kernel: contiguous copy of any strided view. */
 export function copy(x: View): Storage {
   const src = dataOf(x);
   const size = sizeOf(x.shape);
-  const out = typedArrayFor(x.storage.dtype, size);
+  const out = x.storage.dtype === 'f32' ? newF32Uninit(size) : typedArrayFor(x.storage.dtype, size);
   const p = rowPlan(x.shape, [x]);
   const n = p.n;
   const s = p.steps[0];
@@ -38,7 +41,9 @@ export function copy(x: View): Storage {
   for (let r = 0; r < p.rows; r++) {
     const o = offs[r];
     const base = r * n;
-    if (s === 1) out.set(src.subarray(o, o + n), base);
+    // NOTE: subarray() allocates an object per row; short rows (a head's D elements) copy faster in a loop.
+    if (s === 1 && n >= SET_MIN) out.set(src.subarray(o, o + n), base);
+    else if (s === 1) for (let i = 0; i < n; i++) out[base + i] = src[o + i];
     else for (let i = 0; i < n; i++) out[base + i] = src[o + i * s];
   }
   return cpuStorage(x.storage.dtype, out);
@@ -55,7 +60,7 @@ export function assign(dst: View, src: View): void {
   for (let r = 0; r < p.rows; r++) {
     const a = doff[r];
     const b = soff[r];
-    if (ds === 1 && ss === 1) d.set(s.subarray(b, b + n), a);
+    if (ds === 1 && ss === 1 && n >= SET_MIN) d.set(s.subarray(b, b + n), a);
     else for (let i = 0; i < n; i++) d[a + i * ds] = s[b + i * ss];
   }
 }
@@ -102,7 +107,7 @@ function unaryRow(op: number, x: Float32Array, xo: number, xs: number, y: Float3
 /** Builds the unary kernel for an op code. */
 export function unaryKernel(op: number): (x: View) => Storage {
   return (x: View) => {
-    const out = newF32(sizeOf(x.shape));
+    const out = newF32Uninit(sizeOf(x.shape)); // every element is written
     const src = dataOf(x) as Float32Array;
     const p = rowPlan(x.shape, [x]);
     // GELU over one contiguous run goes to the wasm SIMD kernel when it is in use (the JS loop is the reference).
@@ -149,7 +154,7 @@ function unaryGradRow(op: number, x: Float32Array, xo: number, xs: number, g: Fl
 /** Builds the unary-backward kernel for an op code. */
 export function unaryGradKernel(op: number): (x: View, dy: View) => Storage {
   return (x: View, dy: View) => {
-    const out = newF32(sizeOf(x.shape));
+    const out = newF32Uninit(sizeOf(x.shape));
     const p = rowPlan(x.shape, [x, dy]);
     const xd = dataOf(x) as Float32Array;
     const gd = dataOf(dy) as Float32Array;
@@ -208,7 +213,7 @@ function binaryRow(op: number, a: Float32Array, ao: number, as: number, b: Float
 /** Builds the binary kernel for an op code. */
 export function binaryKernel(op: number): (a: View, b: View) => Storage {
   return (a: View, b: View) => {
-    const out = newF32(sizeOf(a.shape));
+    const out = newF32Uninit(sizeOf(a.shape));
     const p = rowPlan(a.shape, [a, b]);
     const ad = dataOf(a) as Float32Array;
     const bd = dataOf(b) as Float32Array;

@@ -5,7 +5,7 @@ import { useJsKernels, useWasmKernels } from '../wasm.js';
 import { cpuStorage, f32 } from '../storage.js';
 import { rowPlan, type RowPlan } from '../strided.js';
 import { copy } from './elementwise.js';
-import { newF32, releaseF32 } from '../wasm-storage.js';
+import { newF32, newF32Uninit, releaseF32 } from '../wasm-storage.js';
 
 // null until first use, which tries the wasm SIMD kernels (LMKIT_TENSOR_WASM=0 keeps the JS GEMM).
 let gemm: Sgemm | null = null;
@@ -60,7 +60,7 @@ export function matmul(a: View, b: View): Storage {
   const batchShape = a.shape.slice(0, nd - 2);
   let batch = 1;
   for (const d of batchShape) batch *= d;
-  const out = newF32(batch * m * n);
+  const out = k === 0 ? newF32(batch * m * n) : newF32Uninit(batch * m * n); // beta 0 writes all of C
   if (batch === 0 || m === 0 || n === 0) return cpuStorage('f32', out);
   const la = layout(a, m, k);
   const lb = layout(b, k, n);
