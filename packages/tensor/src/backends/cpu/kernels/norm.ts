@@ -1,7 +1,7 @@
 // cpu LayerNorm and RMSNorm over the last dim, with their fused backward (float64 row statistics).
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32 } from '../storage.js';
-import { newF32 } from '../wasm-storage.js';
+import { newF32, newF32Uninit } from '../wasm-storage.js';
 
 function dims(x: View): { rows: number; c: number } {
   const c = x.shape[x.shape.length - 1];
@@ -16,7 +16,7 @@ export function layernorm(x: View, w: View, b: View | null, eps: number): [Stora
   const wd = f32(w.storage);
   const bd = b === null ? null : f32(b.storage);
   const { rows, c } = dims(x);
-  const y = newF32(rows * c);
+  const y = newF32Uninit(rows * c); // every element is written
   const mean = newF32(rows);
   const rstd = newF32(rows);
   for (let r = 0; r < rows; r++) {
@@ -43,7 +43,7 @@ export function layernormGrad(x: View, w: View, mean: View, rstd: View, dy: View
   const rd = f32(rstd.storage);
   const gd = f32(dy.storage);
   const { rows, c } = dims(x);
-  const dx = newF32(rows * c);
+  const dx = newF32Uninit(rows * c);
   const dw = new Float64Array(c);
   const db = new Float64Array(c);
   for (let r = 0; r < rows; r++) {
