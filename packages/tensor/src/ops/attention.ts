@@ -1,7 +1,8 @@
 // Fused scaled-dot-product attention (causal or bidirectional, GQA/MQA, ALiBi) and rotary position embedding.
-import { record } from '../autograd.js';
+import { isGradEnabled, record } from '../autograd.js';
 import { TensorError, fmtShape } from '../errors.js';
 import { contiguousView, expectDtype, kernelFor, wrap } from '../internal/dispatch.js';
+import type { View } from '../backend.js';
 import type { AttentionKernelOptions } from '../kernels/names.js';
 import type { Tensor } from '../tensor.js';
 import { toFloat } from './dtype.js';
@@ -51,21 +52,32 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const kf = toFloat(k);
   const vf = toFloat(v);
   const inputs = [qf, kf, vf];
-  const qc = contiguousView(qf, 'attention', 'q');
-  const kc = contiguousView(kf, 'attention', 'k');
-  const vc = contiguousView(vf, 'attention', 'v');
-  const [os, ls] = kernelFor('attention', 'attention', inputs)(qc.view, kc.view, vc.view, opts);
-  qc.release();
-  kc.release();
-  vc.release();
+  // Row-major q/k/v (copies of strided inputs, e.g. heads split out of a fused qkv projection). When a
+  // backward may follow they are kept for it, like lse, instead of being gathered a second time.
+  const packs = [pack(qf, 'q'), pack(kf, 'k'), pack(vf, 'v')];
+  const [os, ls] = kernelFor('attention', 'attention', inputs)(packs[0].view, packs[1].view, packs[2].view, opts);
   const out = wrap(os, [b, h, t, d]);
   const lse = wrap(ls, [b, h, t]);
+  if (!isGradEnabled() || !inputs.some((x) => x.requiresGrad)) {
+    for (const p of packs) p.release();
+    lse.dispose(); // only the backward reads it
+    return out;
+  }
   return record(out, 'attention', inputs, (g) => {
-    const views = [contiguousView(qf, 'attention', 'q'), contiguousView(kf, 'attention', 'k'), contiguousView(vf, 'attention', 'v'), contiguousView(g, 'attention', 'grad')];
-    const [dq, dk2, dv] = kernelFor('attention_grad', 'attention', [...inputs, g])(views[0].view, views[1].view, views[2].view, out.view(), lse.view(), views[3].view, opts);
-    for (const x of views) x.release();
+    const grad = contiguousView(g, 'attention', 'grad');
+    const [dq, dk2, dv] = kernelFor('attention_grad', 'attention', [...inputs, g])(packs[0].view, packs[1].view, packs[2].view, out.view(), lse.view(), grad.view, opts);
+    grad.release();
     return [wrap(dq, qf.shape), wrap(dk2, kf.shape), wrap(dv, vf.shape)];
   });
+}
+
+// A row-major view of `t` for the attention kernels: `t` itself when it is one, else a copy owned by a tensor
+// of the current scope (freed with it, or by release()).
+function pack(t: Tensor, arg: string): { view: View; release: () => void } {
+  const c = contiguousView(t, 'attention', arg);
+  if (c.view.storage === t.view('attention', arg).storage) return c;
+  const owner = wrap(c.view.storage, t.shape);
+  return { view: c.view, release: () => owner.dispose() };
 }
 
 /** Options of `rope`. */

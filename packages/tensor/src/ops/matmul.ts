@@ -44,7 +44,12 @@ function bGrad(xa: Tensor, yb: Tensor, g: Tensor): Tensor {
   if (yb.ndim === 2 && xa.ndim > 2 && g.ndim === xa.ndim && xa.isContiguous) {
     const k = xa.shape[xa.ndim - 1];
     const n = g.shape[g.ndim - 1];
-    return matmulRaw(transpose(reshape(xa, [-1, k]), -2, -1), reshape(g, [-1, n]));
+    const x2 = reshape(xa, [-1, k]);
+    const g2 = reshape(g, [-1, n]);
+    // b given as the transpose of a row-major (N, K) weight: produce the gradient in that layout, (N, K) =
+    // gᵀ·x, and hand back its transpose as a view, so the weight's gradient needs no transposing copy.
+    if (yb.strides[0] === 1 && yb.strides[1] === k) return transpose(matmulRaw(transpose(g2, -2, -1), x2), -2, -1);
+    return matmulRaw(transpose(x2, -2, -1), g2);
   }
   return sumToShape(matmulRaw(transpose(xa, -2, -1), g), yb.shape);
 }
