@@ -1,12 +1,18 @@
 // Switches the cpu backend's GEMM to the WebAssembly SIMD kernels (worker pool over shared memory) and back.
 import { geluTanh, geluTanhGrad, initWasmKernelsSync, setThreads, sgemm, softmaxRows, wasmInfo, type GeluArgs, type GeluGradArgs, type SoftmaxRowsArgs } from '../wasm/index.js';
 import { setCpuGemm } from './kernels/matmul.js';
-import { sgemmJs } from './gemm.js';
+import { sgemmJs, type Sgemm } from './gemm.js';
 import { cpuState } from './storage.js';
 import { setWasmBuffers } from './wasm-storage.js';
 
 let rowSoftmax: ((args: SoftmaxRowsArgs) => void) | null = null;
+let wasmSgemm: Sgemm | null = null;
 let gelu: { forward: (args: GeluArgs) => void; backward: (args: GeluGradArgs) => void } | null = null;
+
+/** @internal The wasm SIMD GEMM while the wasm kernels are in use, else null. */
+export function wasmGemm(): Sgemm | null {
+  return wasmSgemm;
+}
 
 /** @internal The wasm GELU (tanh approximation) pair while the wasm kernels are in use, else null (the JS loops run). */
 export function wasmGelu(): { forward: (args: GeluArgs) => void; backward: (args: GeluGradArgs) => void } | null {
@@ -34,6 +40,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
   try {
     initWasmKernelsSync(options.threads === undefined ? {} : { threads: options.threads });
     setCpuGemm(sgemm);
+    wasmSgemm = sgemm;
     rowSoftmax = softmaxRows;
     gelu = { forward: geluTanh, backward: geluTanhGrad };
     setWasmBuffers(true);
@@ -54,6 +61,7 @@ export function useJsKernels(): void {
   setCpuGemm(sgemmJs);
   rowSoftmax = null;
   gelu = null;
+  wasmSgemm = null;
   setWasmBuffers(false);
   cpuState.mode = 'js';
   cpuState.threads = 1;

@@ -6,6 +6,7 @@ import { sizeOf } from '../../../internal/shape.js';
 import { cpuStorage, typedArrayFor, type CpuStorage } from '../storage.js';
 import { rowPlan } from '../strided.js';
 import { wasmGelu } from '../wasm.js';
+import { biasAddGemm } from './bias-add.js';
 import { newF32Uninit } from '../wasm-storage.js';
 
 type Arr = Float32Array | Int32Array | Uint16Array;
@@ -217,6 +218,8 @@ export function binaryKernel(op: number): (a: View, b: View) => Storage {
     const p = rowPlan(a.shape, [a, b]);
     const ad = dataOf(a) as Float32Array;
     const bd = dataOf(b) as Float32Array;
+    // x + bias (either side): a rank-1 GEMM update on the wasm kernels when they are in use.
+    if (op === BINARY.add && (biasAddGemm(p, 0, ad, bd, out) || biasAddGemm(p, 1, bd, ad, out))) return cpuStorage('f32', out);
     for (let r = 0; r < p.rows; r++) binaryRow(op, ad, p.offsets[0][r], p.steps[0], bd, p.offsets[1][r], p.steps[1], out, r * p.n, p.n);
     return cpuStorage('f32', out);
   };
