@@ -4,7 +4,7 @@ import { backendInfo, conformanceCases, runConformanceCase, useJsKernels, useWas
 import { setAttentionTiles } from './kernels/attention.js';
 
 // Cases whose cpu kernels differ between the JS loops and the wasm kernels.
-const gemmCases = conformanceCases.filter((c) => ['matmul', 'attention', 'softmax'].some((k) => c.kernels.includes(k as 'matmul')));
+const gemmCases = conformanceCases.filter((c) => ['matmul', 'attention', 'softmax', 'gelu', 'gelu_grad', 'cross_entropy_grad', 'add'].some((k) => c.kernels.includes(k as 'matmul')));
 
 describe('cpu backend GEMMs', () => {
   afterAll(() => {

@@ -2,6 +2,8 @@
 import type { Storage, View } from '../../../backend.js';
 import { cpuStorage, f32, i32 } from '../storage.js';
 import { newF32 } from '../wasm-storage.js';
+import { wasmRowSoftmax } from '../wasm.js';
+import { getCpuGemm } from './matmul.js';
 
 /** `cross_entropy` kernel: returns [loss (N), lse (N)]. */
 export function crossEntropy(logits: View, targets: View, ignoreIndex: number): [Storage, Storage] {
@@ -32,13 +34,22 @@ export function crossEntropyGrad(logits: View, targets: View, lse: View, dloss: 
   const g = f32(dloss.storage);
   const [rows, v] = logits.shape;
   const dx = newF32(rows * v);
+  // softmax(x) = exp(x − lse): the SIMD row softmax when the wasm kernels are in use; rows whose lse is not
+  // finite (NaN or ±Inf logits) take the JS formula so NaN/Inf propagate exactly as in the reference.
+  getCpuGemm(); // settles wasm vs JS
+  const simd = rows * v > 0 ? wasmRowSoftmax() : null;
+  if (simd !== null) simd({ x, y: dx, rows, cols: v, xOffset: logits.offset });
   for (let r = 0; r < rows; r++) {
     const target = t[r];
-    if (target === ignoreIndex) continue;
     const o = r * v;
+    if (target === ignoreIndex) {
+      if (simd !== null) dx.fill(0, o, o + v);
+      continue;
+    }
     const gr = g[r];
     const lr = l[r];
-    for (let i = 0; i < v; i++) dx[o + i] = gr * Math.exp(x[o + i] - lr);
+    if (simd !== null && Number.isFinite(lr)) for (let i = 0; i < v; i++) dx[o + i] *= gr;
+    else for (let i = 0; i < v; i++) dx[o + i] = gr * Math.exp(x[o + i] - lr);
     dx[o + target] -= gr;
   }
   return cpuStorage('f32', dx);
