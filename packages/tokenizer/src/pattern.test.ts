@@ -34,7 +34,7 @@ describe('translatePattern', () => {
           expect(Array.from(jsSplit.encodeOrdinary(text))).toEqual(want);
           expect(Array.from(enc.encodeOrdinary(text))).toEqual(want);
         }),
-        { numRuns: 80 },
+        { numRuns: Number(process.env.LMKIT_PROPERTY_RUNS ?? 80) },
       );
       ref.free();
       jsSplit.free();

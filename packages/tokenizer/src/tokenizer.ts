@@ -31,6 +31,9 @@ export interface TokenizerSpec {
 /** Pieces at least this many UTF-8 bytes long skip tiktoken's quadratic merge for our heap merge. */
 export const LONG_PIECE_BYTES = 100;
 
+/** A piece ending in whitespace by JS's or Rust's definition (U+0085 is Rust-only, U+FEFF JS-only). */
+const WHITESPACE_END = /[\s\u0085]$/u;
+
 /**
  * A byte-level BPE tokenizer: the OpenAI encodings ({@link getEncoding}), trained ones
  * ({@link trainBpe}) and loaded ones share this class. Ids are ranks, as in tiktoken.
@@ -152,6 +155,11 @@ export class Tokenizer {
     const re = this.splitter;
     re.lastIndex = 0;
     let batchStart = 0;
+    // NOTE: tiktoken re-splits each batch, and `\s+(?!\S)` looks one character past a piece: a batch
+    // may only end after a piece whose last character is not whitespace (then every match in it ends
+    // as it did in context). Pieces after the last such boundary are merged one by one.
+    let safe = 0;
+    const pending: number[] = []; // starts of the pieces after `safe`
     let pos = 0;
     for (let m = re.exec(text); m; m = re.exec(text)) {
       const piece = m[0];
@@ -161,9 +169,22 @@ export class Tokenizer {
       }
       pos = m.index + piece.length;
       if (piece.length * 3 >= LONG_PIECE_BYTES && Buffer.byteLength(piece) >= LONG_PIECE_BYTES) {
-        if (m.index > batchStart) pushAll(out, this.core.encode_ordinary(text.slice(batchStart, m.index)));
+        let start = Math.max(safe, batchStart);
+        if (start > batchStart) pushAll(out, this.core.encode_ordinary(text.slice(batchStart, start)));
+        for (const s of pending) {
+          if (s > start) heapMerge(utf8(text.slice(start, s)), this.ranks.byKey, out);
+          start = Math.max(start, s);
+        }
+        if (m.index > start) heapMerge(utf8(text.slice(start, m.index)), this.ranks.byKey, out);
         heapMerge(utf8(piece), this.ranks.byKey, out);
-        batchStart = pos;
+        batchStart = safe = pos;
+        pending.length = 0;
+        continue;
+      }
+      pending.push(m.index);
+      if (!WHITESPACE_END.test(piece)) {
+        safe = pos;
+        pending.length = 0;
       }
     }
     if (text.length > batchStart) pushAll(out, this.core.encode_ordinary(text.slice(batchStart)));
