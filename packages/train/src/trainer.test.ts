@@ -91,6 +91,17 @@ describe('Trainer', () => {
     await expect(train(base({ dataset: ds, steps: 4, outDir: out, resume: true }))).rejects.toThrow(/at step 5; steps = 4/);
   });
 
+  it('steps bounds a run laid out on a longer schedule, and resuming to the end matches one run', async () => {
+    const ds = await dataset();
+    const schedule = { maxLr: 0.05, warmupSteps: 2, totalSteps: 8 };
+    const straight = await train(base({ dataset: ds, steps: 8, schedule }));
+    const out = await mkdtemp(join(tmpdir(), 'lmkit-trainer-out-'));
+    const first = await train(base({ dataset: ds, steps: 4, schedule, outDir: out }));
+    expect(first.steps).toBe(4);
+    const resumed = await train(base({ dataset: ds, steps: 8, schedule, outDir: out, resume: true }));
+    expect(resumed.metrics.map((r) => r.loss)).toEqual(straight.metrics.map((r) => r.loss));
+  });
+
   it('gradient accumulation 2 × 4 equals one batch of 8', async () => {
     const ds = await dataset();
     const big = new BigramModel(V);

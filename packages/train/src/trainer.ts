@@ -195,7 +195,8 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     lastCheckpoint = { dir: ck.dir, step };
   }
   syncModel();
-  const totalSteps = (): number => Math.max(step, schedule.options.totalSteps);
+  // NOTE: `steps` bounds the run; a schedule may be laid out longer (an interrupted plan) or be fitted shorter (a time budget).
+  const totalSteps = (): number => Math.max(step, Math.min(options.steps, schedule.options.totalSteps));
 
   const log = options.outDir ? await MetricsLog.open(join(options.outDir, 'metrics.jsonl'), options.resume ? { resumeFromStep: step } : {}) : undefined;
   const records: MetricsRecord[] = log ? [...log.all] : [];
