@@ -22,7 +22,7 @@ describe('lmkit demo', () => {
     expect(value.unigramBitsPerByte).toBeGreaterThan(1);
     expect(value.unigramBitsPerByte).toBeLessThan(5);
     expect(value.samples).toHaveLength(3);
-    for (const f of ['report.html', 'train/checkpoint/model.safetensors', 'tokenizer', 'tokens']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['report.html', 'train/checkpoint/model.safetensors', 'train/checkpoint/tokenizer/lmkit.json', 'tokenizer', 'tokens']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('unigram baseline bits/byte');
   });
 });

@@ -106,6 +106,8 @@ export function registerDemoCommand(program: Command): void {
           outDir: join(out, 'tokens'),
           valFraction: 0.05,
         });
+        // NOTE: as `lmkit data pretokenize` does: the shards carry their tokenizer, and training copies it beside the checkpoint.
+        await saveTokenizer(tokenizer, join(out, 'tokens', 'tokenizer'));
 
         // 5. train
         say(`[4/6] train the tiny GPT preset for ${flags.minutes} minute(s) on ${shards.train.tokens} tokens (Ctrl-C stops early with a checkpoint)`);
