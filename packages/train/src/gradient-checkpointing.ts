@@ -47,16 +47,8 @@ export function checkpointedLossAndBackward(model: DecoderLM, ids: Tensor, targe
     saved.push(x);
   });
   // Head and loss with a graph, from the last hidden state as a leaf.
-  let value = NaN;
   const head = saved[blocks.length].detach().requiresGrad_(true);
-  scope(() => {
-    const h = model.normF.forward(head);
-    const C = h.shape[2] as number;
-    const logits = model.head ? reshape(model.head.forward(h), [B * T, model.spec.vocabSize]) : matmul(reshape(h, [B * T, C]), model.embed.weight, { transB: true });
-    const loss = crossEntropy(logits, reshape(targets, [B * T]), { ignoreIndex: -100 });
-    value = loss.item();
-    mul(loss, lossScale).backward();
-  });
+  const value = headLossBackward(model, head, targets, B, T, lossScale);
   let grad = head.grad as Tensor;
   const leaves = [head];
   // Backward block by block, recomputing each.
@@ -70,5 +62,23 @@ export function checkpointedLossAndBackward(model: DecoderLM, ids: Tensor, targe
   // NOTE: leaf gradients are kept tensors that no scope frees; the saved activations go with them.
   for (const leaf of leaves) leaf.zeroGrad();
   for (const t of [...saved, ...leaves]) t.dispose();
+  return value;
+}
+
+/**
+ * Final norm, LM head (tied or not) and cross-entropy from a detached last hidden state `head`
+ * (B, T, C) that requires grad; runs backward of loss × lossScale, so `head.grad` holds the gradient
+ * to send back through the blocks. Returns the unscaled loss. Shared by gradient checkpointing and ZeRO-3.
+ */
+export function headLossBackward(model: DecoderLM, head: Tensor, targets: Tensor, B: number, T: number, lossScale: number): number {
+  let value = NaN;
+  scope(() => {
+    const h = model.normF.forward(head);
+    const C = h.shape[2] as number;
+    const logits = model.head ? reshape(model.head.forward(h), [B * T, model.spec.vocabSize]) : matmul(reshape(h, [B * T, C]), model.embed.weight, { transB: true });
+    const loss = crossEntropy(logits, reshape(targets, [B * T]), { ignoreIndex: -100 });
+    value = loss.item();
+    mul(loss, lossScale).backward();
+  });
   return value;
 }

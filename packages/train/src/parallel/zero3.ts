@@ -1,7 +1,7 @@
 // ZeRO stage 3 / FSDP FULL_SHARD for an @lmkit/model decoder: parameters, gradients and AdamW state sharded; each unit gathered for its forward and again for its backward.
 import type { DecoderLM } from '@lmkit/model';
 import { add, crossEntropy, matmul, mul, noGrad, reshape, scope, slice, tensor, type Tensor } from '@lmkit/tensor';
-import { assertCheckpointable } from '../gradient-checkpointing.js';
+import { assertCheckpointable, headLossBackward } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
 import { AdamW, type AdamWOptions, type OptimParam } from '../optim/adamw.js';
 import type { Communicator } from './communicator.js';
@@ -120,15 +120,7 @@ export async function fullyShardedDecoder(comm: Communicator, model: DecoderLM, 
     }
     await gather(root);
     const head = x.detach().requiresGrad_(true);
-    let value = NaN;
-    scope(() => {
-      const h = model.normF.forward(head);
-      const C = h.shape[2] as number;
-      const logits = model.head ? reshape(model.head.forward(h), [B * T, model.spec.vocabSize]) : matmul(reshape(h, [B * T, C]), model.embed.weight, { transB: true });
-      const loss = crossEntropy(logits, reshape(targets, [B * T]), { ignoreIndex: -100 });
-      value = loss.item();
-      mul(loss, lossScale).backward();
-    });
+    const value = headLossBackward(model, head, targets, B, T, lossScale);
     let grad = head.grad as Tensor;
     const leaves = [head];
     for (let i = blockUnits.length - 1; i >= 0; i--) {
