@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile } from '@lmkit/core';
-import { createModel, saveModel, type DecoderLM } from '@lmkit/model';
+import { saveModel, type DecoderLM } from '@lmkit/model';
 import {
   causalLm, createRunModel, createSchedule, openTokenDataset, parseParallelSpec, renderReport, resolveDistEnv, runParallelThreads,
   runParallelTraining, seqLenFor, tcpCommunicator, worldSizeOf, type MemoryReport, type MetricsRecord, type ParallelSpec, type RunConfig,
@@ -100,7 +100,7 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
       throw new UsageError(`--parallel ${flags.parallel} needs ${worldSizeOf(spec)} processes, but WORLD_SIZE is ${worldSize}`, `run it with lmkit launch --nproc ${worldSizeOf(spec)} -- lmkit train ...`);
     }
     losses = [];
-    const trained = await runParallelTraining({ comm, spec, model: createModel(config, { seed }) as DecoderLM, dataset, objective: causalLm(), ...common, onStep: (r) => losses.push(r.loss) });
+    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, onStep: (r) => losses.push(r.loss) });
     await comm.close();
     parameters = trained.parameters;
     result = { tokensPerSecond: trained.tokensPerSecond, bytesPerStep: trained.bytesPerStep, memory: trained.memory };
