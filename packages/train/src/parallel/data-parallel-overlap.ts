@@ -3,11 +3,10 @@ import type { DecoderLM } from '@lmkit/model';
 import { add, crossEntropy, matmul, mul, reshape, scope, slice, tensor, type Tensor } from '@lmkit/tensor';
 import { assertCheckpointable } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
-import { AdamW } from '../optim/adamw.js';
-import { clipGradNorm, globalGradNorm } from '../optim/clip-grad-norm.js';
 import type { Communicator } from './communicator.js';
-import { gradientBuckets, type DataParallelOptions } from './data-parallel.js';
-import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
+import { gradientBuckets, loadReplicatedState, optimizerStepOptions, replicatedState, type DataParallelOptions } from './data-parallel.js';
+import { OptimizerStep } from './internal/optimizer-step.js';
+import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** A DDP strategy that also says how much of the gradient traffic started before backward ended. */
 export interface OverlappedDataParallel extends ParallelStrategy {
@@ -22,7 +21,7 @@ export interface OverlappedDataParallel extends ParallelStrategy {
  * backward ends its parameters' gradients are final, and every bucket (reverse parameter order,
  * `bucketBytes`) whose parameters are all final is all-reduced at once, without waiting; between
  * blocks the rank yields to the event loop so the ring steps progress while later blocks compute.
- * The result equals {@link dataParallel}'s.
+ * The result equals {@link dataParallel}'s, in every precision (host copies are the fp32 masters).
  *
  * @example
  * const ddp = await dataParallelDecoder(comm, model, { bucketBytes: 1 << 20 });
@@ -40,9 +39,16 @@ export async function dataParallelDecoder(comm: Communicator, model: DecoderLM, 
   }
   const host = named.map(([name, t]) => ({ name, shape: t.shape, data: Float32Array.from(t.data() as Float32Array), grad: new Float32Array(t.size) }));
   const index = new Map(named.map(([, t], i) => [t, i]));
-  const optimizer = new AdamW(host, options.optimizer);
+  const opt = new OptimizerStep(comm, host, optimizerStepOptions(options, false));
+  const compute = new Float32Array(Math.max(...host.map((h) => h.data.length)));
+  const syncModel = (): void => named.forEach(([, t], i) => {
+    const out = compute.subarray(0, host[i].data.length);
+    opt.toCompute(host[i].data, out);
+    t.write(out);
+  });
+  if (opt.format) syncModel();
+  const names = host.map((h) => h.name);
   const buckets = gradientBuckets(host, options.firstBucketBytes ?? 1 << 20, options.bucketBytes ?? 25 << 20);
-  const clip = options.gradClip ?? 1.0;
   const blocks = model.blocks.items;
   const blockParams = blocks.map((b) => b.parameters().map((t) => index.get(t)!));
   const headParams = [model.normF, ...(model.head ? [model.head] : [])].flatMap((m) => m.parameters()).map((t) => index.get(t)!);
@@ -111,7 +117,7 @@ export async function dataParallelDecoder(comm: Communicator, model: DecoderLM, 
           const logits = model.head ? reshape(model.head.forward(h), [B * T, model.spec.vocabSize]) : matmul(reshape(h, [B * T, C]), model.embed.weight, { transB: true });
           const l = crossEntropy(logits, targets, { ignoreIndex: -100 });
           loss += l.item();
-          mul(l, 1 / batches.length).backward();
+          mul(l, opt.lossScale / batches.length).backward();
         });
         finish(headParams, mb, true);
         let grad = top.grad as Tensor;
@@ -126,19 +132,24 @@ export async function dataParallelDecoder(comm: Communicator, model: DecoderLM, 
         for (const t of [...inputs, top]) t.zeroGrad();
       }
       await Promise.all(inflight);
-      const grads = host.map((h) => h.grad);
-      const gradNorm = clip > 0 ? clipGradNorm(grads, clip) : globalGradNorm(grads);
-      optimizer.step(lr);
-      named.forEach(([, t], i) => t.write(host[i].data));
-      return { loss: loss / batches.length, gradNorm };
+      const { gradNorm, skipped } = await opt.step(lr);
+      if (!skipped) syncModel();
+      return { loss: loss / batches.length, gradNorm, skipped, ...(opt.scaler ? { lossScale: opt.scaler.scale } : {}) };
     },
     memory(): MemoryReport {
-      const st = optimizer.stateDict();
+      const st = opt.optimizer.stateDict();
       const bytes = host.reduce((a, h) => a + h.data.byteLength, 0);
       return memoryReport(bytes, bytes, [...Object.values(st.m), ...Object.values(st.v)].reduce((a, x) => a + x.byteLength, 0), bytes, bytes * 2);
     },
     async fullParameters() {
       return new Map(host.map((h) => [h.name, h.data.slice()]));
+    },
+    async exportState() {
+      return replicatedState(names, host.map((h) => h.data), opt);
+    },
+    async importState(state: FullTrainingState) {
+      loadReplicatedState(names, host.map((h) => h.data), opt, state);
+      syncModel();
     },
   };
 }

@@ -1,10 +1,13 @@
 // Data parallelism (DDP): one full replica per rank, gradients averaged by bucketed ring all-reduce, the same AdamW step everywhere.
 import type { ObjectiveBatch } from '../objectives/objective.js';
-import { AdamW, type AdamWOptions } from '../optim/adamw.js';
-import { clipGradNorm, globalGradNorm } from '../optim/clip-grad-norm.js';
+import type { AdamWOptions } from '../optim/adamw.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
+import type { Precision } from '../trainer.js';
 import type { TrainableModel, TrainableParam } from '../trainable-model.js';
 import type { Communicator } from './communicator.js';
-import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
+import { halfFormatOf, OptimizerStep } from './internal/optimizer-step.js';
+import { fullEntry } from './internal/shard-state.js';
+import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link dataParallel}. */
 export interface DataParallelOptions {
@@ -18,6 +21,34 @@ export interface DataParallelOptions {
   firstBucketBytes?: number;
   /** Broadcast rank 0's weights at construction, as DDP does. Default true. */
   broadcastInit?: boolean;
+  /** 'fp32', or 'bf16'/'fp16' compute weights and gradients with fp32 master weights (fp16 with dynamic loss scaling agreed across ranks). Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
+}
+
+/** The {@link OptimizerStep} options a strategy's options ask for. */
+export function optimizerStepOptions(options: DataParallelOptions, sharded: boolean): ConstructorParameters<typeof OptimizerStep>[2] {
+  return { sharded, ...(options.optimizer ? { optimizer: options.optimizer } : {}), ...(options.gradClip !== undefined ? { gradClip: options.gradClip } : {}), ...(options.precision ? { precision: options.precision } : {}), ...(options.lossScaler ? { lossScaler: options.lossScaler } : {}) };
+}
+
+/** A replicated strategy's full state: `masters` by `names` plus the (full) moments of `opt`. */
+export function replicatedState(names: readonly string[], masters: readonly Float32Array[], opt: OptimizerStep): FullTrainingState {
+  const own = opt.state();
+  return { master: new Map(names.map((n, i) => [n, masters[i].slice()])), optimizer: own.optimizer, ...(own.scaler ? { scaler: own.scaler } : {}) };
+}
+
+/** Loads a full state into a replicated strategy's `masters` and `opt`. */
+export function loadReplicatedState(names: readonly string[], masters: readonly Float32Array[], opt: OptimizerStep, state: FullTrainingState): void {
+  const m: Record<string, Float32Array> = {};
+  const v: Record<string, Float32Array> = {};
+  names.forEach((n, i) => {
+    const full = fullEntry(state, n, masters[i].length);
+    masters[i].set(full.master);
+    m[n] = full.m;
+    v[n] = full.v;
+  });
+  opt.loadState({ optimizer: { step: state.optimizer.step, m, v }, ...(state.scaler ? { scaler: state.scaler } : {}) });
 }
 
 /** Groups parameter indices into buckets of at most `cap` bytes, in reverse parameter order (the order backward produces them). */
@@ -67,7 +98,8 @@ export async function allReduceGradients(comm: Communicator, params: readonly Tr
  * Distributed data parallel: every rank holds the whole model, runs its own micro-batches,
  * averages gradients with a bucketed all-reduce (2(N−1)/N·Ψ elements sent per rank), clips and
  * applies the same AdamW update, so replicas stay identical. N ranks on N micro-batches equal
- * one worker accumulating them (bit-identical for N = 2).
+ * one worker accumulating them (bit-identical for N = 2). With bf16/fp16 the model computes with
+ * rounded copies of fp32 master weights; the update is the shared {@link OptimizerStep}.
  *
  * @example
  * const ddp = await dataParallel(comm, fromLmkitModel(model), { optimizer: { lr: 1e-3 } });
@@ -79,30 +111,41 @@ export async function dataParallel(comm: Communicator, model: TrainableModel, op
     for (const p of params) await comm.broadcast(p.data, 0);
     model.syncParameters?.();
   }
-  const optimizer = new AdamW(params.map((p) => ({ name: p.name, shape: p.shape, data: p.data, grad: p.grad })), options.optimizer);
+  const master = halfFormatOf(options.precision ?? 'fp32') ? params.map((p) => p.data.slice()) : params.map((p) => p.data);
+  const opt = new OptimizerStep(comm, params.map((p, i) => ({ name: p.name, shape: p.shape, data: master[i], grad: p.grad })), optimizerStepOptions(options, false));
+  const syncModel = (): void => {
+    params.forEach((p, i) => opt.toCompute(master[i], p.data));
+    model.syncParameters?.();
+  };
+  if (opt.format) syncModel();
   const buckets = gradientBuckets(params, options.firstBucketBytes ?? 1 << 20, options.bucketBytes ?? 25 << 20);
-  const clip = options.gradClip ?? 1.0;
   const bytes = (a: { byteLength: number }[]): number => a.reduce((s, x) => s + x.byteLength, 0);
+  const names = params.map((p) => p.name);
   return {
     name: 'ddp',
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
       model.zeroGrad();
       let loss = 0;
-      for (const b of batches) loss += model.lossAndBackward(b, { lossScale: 1 / batches.length });
+      for (const b of batches) loss += model.lossAndBackward(b, { lossScale: opt.lossScale / batches.length });
       await allReduceGradients(comm, params, buckets);
-      const grads = params.map((p) => p.grad);
-      const gradNorm = clip > 0 ? clipGradNorm(grads, clip) : globalGradNorm(grads);
-      optimizer.step(lr);
-      model.syncParameters?.();
-      return { loss: loss / batches.length, gradNorm };
+      const { gradNorm, skipped } = await opt.step(lr);
+      if (!skipped) syncModel();
+      return { loss: loss / batches.length, gradNorm, skipped, ...(opt.scaler ? { lossScale: opt.scaler.scale } : {}) };
     },
     memory(): MemoryReport {
-      const st = optimizer.stateDict();
-      // NOTE: transient = every bucket's packed copy, since all buckets are in flight together.
-      return memoryReport(bytes(params.map((p) => p.data)), bytes(params.map((p) => p.grad)), bytes([...Object.values(st.m), ...Object.values(st.v)]), bytes(params.map((p) => p.grad)));
+      const st = opt.optimizer.stateDict();
+      // NOTE: transient = every bucket's packed copy, since all buckets are in flight together; half precision adds the fp32 masters.
+      return memoryReport(bytes(params.map((p) => p.data)) + (opt.format ? bytes(master) : 0), bytes(params.map((p) => p.grad)), bytes([...Object.values(st.m), ...Object.values(st.v)]), bytes(params.map((p) => p.grad)));
+    },
+    async exportState() {
+      return replicatedState(names, master, opt);
+    },
+    async importState(state: FullTrainingState) {
+      loadReplicatedState(names, master, opt, state);
+      syncModel();
     },
     async fullParameters() {
-      return new Map(params.map((p) => [p.name, p.data.slice()]));
+      return new Map(params.map((p, i) => [p.name, master[i].slice()]));
     },
   };
 }

@@ -1,5 +1,7 @@
 // The ParallelStrategy interface every data-parallel / ZeRO strategy implements, and the memory report they share.
 import type { ObjectiveBatch } from '../objectives/objective.js';
+import type { AdamWState } from '../optim/adamw.js';
+import type { LossScalerState } from '../precision/loss-scaler.js';
 
 /** Bytes a rank holds for training state, by kind (see each strategy for what it keeps). */
 export interface MemoryReport {
@@ -25,8 +27,26 @@ export interface MemoryReport {
 export interface StepResult {
   /** This rank's mean loss over its micro-batches. */
   loss: number;
-  /** Global gradient norm before clipping (identical on every rank). */
+  /** Global gradient norm before clipping (identical on every rank); NaN when the step was skipped. */
   gradNorm: number;
+  /** True when an fp16 overflow on any rank made every rank skip the update (and back off the loss scale). */
+  skipped?: boolean;
+  /** The fp16 loss scale after the step (absent for fp32/bf16). */
+  lossScale?: number;
+}
+
+/**
+ * A strategy's whole training state in the single-worker trainer's layout: full tensors by
+ * parameter name, whatever the sharding (DeepSpeed's "universal checkpoint" idea), so a run can
+ * resume on another parallel layout or on one worker.
+ */
+export interface FullTrainingState {
+  /** fp32 master weights by parameter name. */
+  master: Map<string, Float32Array>;
+  /** AdamW step count and full first/second moments by parameter name. */
+  optimizer: AdamWState;
+  /** Loss scaler (fp16 only). */
+  scaler?: LossScalerState;
 }
 
 /**
@@ -42,6 +62,10 @@ export interface ParallelStrategy {
   memory(): MemoryReport;
   /** The full parameters by name (gathered when sharded; every rank must call it). */
   fullParameters(): Promise<Map<string, Float32Array>>;
+  /** The full training state, gathered from the shards onto every rank (a collective: every rank must call it). Optional. */
+  exportState?(): Promise<FullTrainingState>;
+  /** Loads a full training state: each rank takes its shard (a collective: every rank calls it with the same state). Optional. */
+  importState?(state: FullTrainingState): Promise<void>;
 }
 
 /** Builds a {@link MemoryReport} from its parts. */

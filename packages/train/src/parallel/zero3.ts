@@ -3,10 +3,15 @@ import type { DecoderLM } from '@lmkit/model';
 import { add, crossEntropy, matmul, mul, noGrad, reshape, scope, slice, tensor, type Tensor } from '@lmkit/tensor';
 import { assertCheckpointable, headLossBackward } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
-import { AdamW, type AdamWOptions, type OptimParam } from '../optim/adamw.js';
+import type { AdamWOptions, OptimParam } from '../optim/adamw.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
+import type { Precision } from '../trainer.js';
 import type { Communicator } from './communicator.js';
+import { optimizerStepOptions } from './data-parallel.js';
 import { FlatLayout } from './internal/flat-shards.js';
-import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
+import { OptimizerStep } from './internal/optimizer-step.js';
+import { exportShardedState, importShardedState, type ShardedGroup } from './internal/shard-state.js';
+import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link fullyShardedDecoder}. */
 export interface FullyShardedOptions {
@@ -16,6 +21,10 @@ export interface FullyShardedOptions {
   gradClip?: number;
   /** Overwrite a unit's weights with NaN when it is released, so a use without a gather shows as NaN. Default true. */
   poisonReleased?: boolean;
+  /** 'fp32', or 'bf16'/'fp16': the shards stay fp32 masters, gathered units are rounded (fp16 with dynamic loss scaling agreed across ranks). Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
 }
 
 /** One FSDP unit: a set of tensors flattened together, of which this rank keeps a 1/N shard. */
@@ -37,7 +46,9 @@ interface Unit {
  * checkpointing at block granularity), and reduce-scatters each unit's gradient as soon as
  * it is complete: all-gather Ψ twice + reduce-scatter Ψ = 3(N−1)/N·Ψ elements sent per rank.
  * The root is gathered for the embedding forward, released over the blocks, and gathered
- * again from the head to the end of backward (the tied embedding needs it at both ends).
+ * again from the head to the end of backward (the tied embedding needs it at both ends). The
+ * shards are fp32 masters; with bf16/fp16 a gathered unit is rounded before use, and the update
+ * is the shared {@link OptimizerStep}.
  *
  * @example
  * const fsdp = await fullyShardedDecoder(comm, createModel(getPreset('tiny')) as DecoderLM, { optimizer: { lr: 1e-3 } });
@@ -48,7 +59,6 @@ export async function fullyShardedDecoder(comm: Communicator, model: DecoderLM, 
   const N = comm.worldSize;
   const r = comm.rank;
   const poison = options.poisonReleased ?? true;
-  const clip = options.gradClip ?? 1.0;
   const named = model.namedParameters();
   const nameOf = new Map(named.map(([n, t]) => [t, n]));
   const blockTensors = model.blocks.items.map((b) => b.parameters());
@@ -73,7 +83,8 @@ export async function fullyShardedDecoder(comm: Communicator, model: DecoderLM, 
     data: u.paramShard.subarray(pc.shardOffset, pc.shardOffset + pc.to - pc.from),
     grad: u.gradShard.subarray(pc.shardOffset, pc.shardOffset + pc.to - pc.from),
   })));
-  const optimizer = new AdamW(optParams, options.optimizer);
+  const opt = new OptimizerStep(comm, optParams, optimizerStepOptions(options, true));
+  const sharded: ShardedGroup[] = units.map((u) => ({ layout: u.layout, names: u.names, masters: u.layout.pieces(r).map((pc) => u.paramShard.subarray(pc.shardOffset, pc.shardOffset + pc.to - pc.from)) }));
   const largest = Math.max(...units.map((u) => u.layout.padded));
   const nan = new Float32Array(largest).fill(NaN);
   const root = units[0];
@@ -82,6 +93,7 @@ export async function fullyShardedDecoder(comm: Communicator, model: DecoderLM, 
   const gather = async (u: Unit): Promise<void> => {
     const full = new Float32Array(u.layout.padded);
     await comm.allGather(u.paramShard, full);
+    opt.toCompute(full, full);
     u.layout.entries.forEach((e) => u.tensors[e.index].write(full.subarray(e.offset, e.offset + e.size)));
   };
   const release = (u: Unit): void => {
@@ -146,25 +158,17 @@ export async function fullyShardedDecoder(comm: Communicator, model: DecoderLM, 
       model.train();
       for (const u of units) u.gradShard.fill(0);
       let loss = 0;
-      for (const b of batches) loss += await microStep(b, 1 / batches.length);
-      const ss = new Float64Array(1);
-      for (const u of units) for (let i = 0; i < u.gradShard.length; i++) ss[0] += u.gradShard[i] * u.gradShard[i];
-      await comm.allReduce(ss, 'sum');
-      const gradNorm = Math.sqrt(ss[0]);
-      if (clip > 0 && Number.isFinite(gradNorm)) {
-        const coef = clip / (gradNorm + 1e-6);
-        if (coef < 1) for (const u of units) for (let i = 0; i < u.gradShard.length; i++) u.gradShard[i] *= coef;
-      }
-      optimizer.step(lr);
-      return { loss: loss / batches.length, gradNorm };
+      for (const b of batches) loss += await microStep(b, opt.lossScale / batches.length);
+      const { gradNorm, skipped } = await opt.step(lr);
+      return { loss: loss / batches.length, gradNorm, skipped, ...(opt.scaler ? { lossScale: opt.scaler.scale } : {}) };
     },
     memory(): MemoryReport {
-      const st = optimizer.stateDict();
-      const opt = [...Object.values(st.m), ...Object.values(st.v)].reduce((s, a) => s + a.byteLength, 0);
+      const st = opt.optimizer.stateDict();
+      const optBytes = [...Object.values(st.m), ...Object.values(st.v)].reduce((s, a) => s + a.byteLength, 0);
       const sum = (f: (u: Unit) => number): number => units.reduce((s, u) => s + f(u), 0);
       // NOTE: transient = root + the largest block gathered at once; workspace = the model's own tensors and their grads.
       const transient = 4 * (root.layout.padded + Math.max(...blockUnits.map((u) => u.layout.padded)));
-      return memoryReport(sum((u) => u.paramShard.byteLength), sum((u) => u.gradShard.byteLength), opt, transient, 8 * sum((u) => u.layout.numel));
+      return memoryReport(sum((u) => u.paramShard.byteLength), sum((u) => u.gradShard.byteLength), optBytes, transient, 8 * sum((u) => u.layout.numel));
     },
     async fullParameters() {
       const out = new Map<string, Float32Array>();
@@ -174,6 +178,12 @@ export async function fullyShardedDecoder(comm: Communicator, model: DecoderLM, 
         u.layout.entries.forEach((e) => out.set(u.names[e.index], full.slice(e.offset, e.offset + e.size)));
       }
       return out;
+    },
+    async exportState() {
+      return exportShardedState(comm, sharded, opt);
+    },
+    async importState(state: FullTrainingState) {
+      importShardedState(r, sharded, opt, state);
     },
   };
 }
