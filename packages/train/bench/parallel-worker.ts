@@ -41,5 +41,5 @@ for (let s = 0; s < data.steps; s++) {
   times.push(performance.now() - t0);
 }
 // Pipeline ranks: the last step's op intervals on a clock shared by all threads (timeOrigin differs per worker).
-const tl = 'lastTimeline' in strategy ? (strategy as PipelineStrategy).lastTimeline().map((o) => ({ start: performance.timeOrigin + o.start, end: performance.timeOrigin + o.end })) : null;
+const tl = 'lastTimeline' in strategy ? (strategy as PipelineStrategy).lastTimeline().map((o) => ({ start: performance.timeOrigin + o.start, end: performance.timeOrigin + o.end, op: o.op })) : null;
 finish({ rank, times, bytes: comm.bytesSent(), memory: strategy.memory(), wasm, timeline: tl });

@@ -1,7 +1,7 @@
 // Benchmark: the reference config (vocab 256, d 128, 4 layers, 4 heads, T 128, B 8) under dp=2, ZeRO 1/2/3, pp=2 and tp=2 in two worker threads, against one worker on the same two cores.
 import { join } from 'node:path';
 import { countParams, getPreset, resolveConfig } from '@lmkit/model';
-import { measuredBubble } from '../src/parallel/pipeline-schedule.js';
+import { measuredBubble, pipelineSchedule, simulateSchedule, stageOpCosts, type PipeOp } from '../src/parallel/pipeline-schedule.js';
 import { spawnThreads } from '../src/parallel/comm/threads.js';
 import type { MemoryReport } from '../src/parallel/strategy.js';
 import { bundleForTest } from '../test/bundle.js';
@@ -16,7 +16,7 @@ interface RankOut {
   bytes: number;
   memory: MemoryReport;
   wasm: boolean;
-  timeline: { start: number; end: number }[] | null;
+  timeline: { start: number; end: number; op: PipeOp }[] | null;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -41,7 +41,7 @@ const anchor = await run('dp=1', 1, 2);
 console.log(`anchor: 1 worker, 2 GEMM threads: ${anchor.tokensPerS.toFixed(0)} tokens/s, holds ${kib(anchor.out[0].memory.total)} (16Ψ = ${kib(16 * psi)})`);
 const single1 = await run('dp=1', 1, 1);
 console.log(`        1 worker, 1 GEMM thread:  ${single1.tokensPerS.toFixed(0)} tokens/s`);
-const rows: [string, string, (n: number) => number, string][] = [
+const allRows: [string, string, (n: number) => number, string][] = [
   ['dp=2', 'DDP', (n) => 16 * psi + 0 * n, '2(N−1)/N·Ψ·4'],
   ['dp=2,zero=1', 'ZeRO-1', (n) => 8 * psi + (8 * psi) / n, '2(N−1)/N·Ψ·4'],
   ['dp=2,zero=2', 'ZeRO-2', (n) => 4 * psi + (12 * psi) / n, '2(N−1)/N·Ψ·4'],
@@ -50,6 +50,9 @@ const rows: [string, string, (n: number) => number, string][] = [
   ['pp=2,mb=4,schedule=gpipe', 'pp=2 GPipe m=4', () => NaN, ''],
   ['tp=2', 'tp=2', () => NaN, ''],
 ];
+// BENCH_ONLY=gpipe runs only the rows whose spec contains that text (after the anchors).
+const only = process.env.BENCH_ONLY;
+const rows = only ? allRows.filter(([spec]) => spec.includes(only)) : allRows;
 console.log('');
 console.log('strategy        tokens/s  ×anchor  held/rank (measured | formula)   sent/rank/step (measured | formula)');
 const bubbles: string[] = [];
@@ -65,13 +68,24 @@ for (const [spec, label, formula, volName] of rows) {
     `${label.padEnd(15)} ${r.tokensPerS.toFixed(0).padStart(8)}  ${(r.tokensPerS / anchor.tokensPerS).toFixed(2).padStart(6)}x  ${kib(m.total).padStart(9)} | ${Number.isNaN(predicted) ? '—'.padStart(9) : kib(predicted).padStart(9)}          ` +
       `${kib(perStep).padStart(9)} | ${Number.isNaN(volFormula) ? '—' : `${kib(volFormula)} (${volName})`}`,
   );
-  if (r.out[0].timeline) {
-    const m = 4;
-    const bubble = measuredBubble(r.out.map((o) => o.timeline!));
-    bubbles.push(`${label}: measured bubble ${(100 * bubble).toFixed(1)} % (idle share of the last step's wall time, both stages) vs (p−1)/(m+p−1) = ${((100 * (N - 1)) / (m + N - 1)).toFixed(1)} %`);
-  }
+  if (r.out[0].timeline) bubbles.push(bubbleLine(label, spec, r.out.map((o) => o.timeline!)));
 }
 console.log('');
 for (const line of bubbles) console.log(line);
 console.log('held = fp32 params + grads + AdamW m,v the strategy keeps between steps (formulas adapted to fp32 masters: DDP 16Ψ, ZeRO-1 8Ψ+8Ψ/N, ZeRO-2 4Ψ+12Ψ/N, ZeRO-3 16Ψ/N);');
 console.log('pp/tp hold their stage / shard of params, grads and state; pipeline traffic is activations (B/m·T·C per micro-batch each way), TP traffic 4 all-reduces of B·T·C per layer.');
+
+/** Measured bubble against the formula and against the simulator fed with the measured per-stage op times. */
+function bubbleLine(label: string, spec: string, timelines: { start: number; end: number; op: PipeOp }[][]): string {
+  const p = timelines.length;
+  const m = Number(/mb=(\d+)/.exec(spec)?.[1] ?? 4);
+  const kind = spec.includes('gpipe') ? 'gpipe' : '1f1b';
+  const costs = stageOpCosts(timelines);
+  const sim = simulateSchedule(pipelineSchedule(kind, p, m), costs.tf, costs.tb);
+  const ms = (xs: number[]): string => xs.map((x) => x.toFixed(1)).join('/');
+  return (
+    `${label}: measured bubble ${(100 * measuredBubble(timelines)).toFixed(1)} % (idle share of the last step, all stages) | ` +
+    `(p−1)/(m+p−1) = ${((100 * (p - 1)) / (m + p - 1)).toFixed(1)} % | simulated with the measured op times ${(100 * sim.bubble).toFixed(1)} % ` +
+    `(forward ${ms(costs.tf)} ms, backward ${ms(costs.tb)} ms per stage); the rest is message hand-over and the ranks sharing cores`
+  );
+}

@@ -60,7 +60,7 @@ export { dataParallel, allReduceGradients, gradientBuckets, type DataParallelOpt
 export { dataParallelDecoder, type OverlappedDataParallel } from './parallel/data-parallel-overlap.js';
 export { zero, type ZeroOptions } from './parallel/zero.js';
 export { fullyShardedDecoder, type FullyShardedOptions } from './parallel/zero3.js';
-export { pipelineSchedule, simulateSchedule, measuredBubble, type PipeOp, type ScheduleKind as PipelineScheduleKind, type ScheduleSimulation } from './parallel/pipeline-schedule.js';
+export { pipelineSchedule, simulateSchedule, measuredBubble, stageOpCosts, type OpCost, type PipeOp, type ScheduleKind as PipelineScheduleKind, type ScheduleSimulation } from './parallel/pipeline-schedule.js';
 export { pipelineParallel, type PipelineOptions, type PipelineStrategy } from './parallel/pipeline.js';
 export { tensorParallel, type TensorParallelOptions } from './parallel/tensor-parallel.js';
 export { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel/parallel-spec.js';

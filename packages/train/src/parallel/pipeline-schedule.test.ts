@@ -1,6 +1,6 @@
 // The schedule simulator against the analytic bubble (p−1)/(m+p−1) and 1F1B's activation bound p−s.
 import { describe, expect, it } from 'vitest';
-import { measuredBubble, pipelineSchedule, simulateSchedule } from './pipeline-schedule.js';
+import { measuredBubble, pipelineSchedule, simulateSchedule, stageOpCosts } from './pipeline-schedule.js';
 
 describe('pipeline schedules', () => {
   for (const kind of ['gpipe', '1f1b'] as const) {
@@ -24,6 +24,17 @@ describe('pipeline schedules', () => {
 
   it('p = 4, m = 8 gives the reference 27.3% bubble', () => {
     expect(simulateSchedule(pipelineSchedule('1f1b', 4, 8)).bubble).toBeCloseTo(0.2727, 4);
+  });
+
+  it('unequal stages: the slowest stage sets the pace (GPipe p=2, m=4, last stage 1.5× slower)', () => {
+    // Stage 1 (the head and loss) takes 1.5 and 3 per op, stage 0 takes 1 and 2: the fill is 1, the drain 2·1 + ...
+    const sim = simulateSchedule(pipelineSchedule('gpipe', 2, 4), [1, 1.5], [2, 3]);
+    // Forwards: stage 1 is the bottleneck, F3 ends at 1 + 4·1.5 = 7; its backwards end at 7 + 4·3 = 19; stage 0's B3 ends at 19 + 2 = 21.
+    expect(sim.makespan).toBe(21);
+    expect(sim.bubble).toBeCloseTo(1 - (12 + 18) / (2 * 21), 12);
+    expect(sim.bubble).toBeGreaterThan(sim.predictedBubble);
+    const costs = stageOpCosts(sim.timeline);
+    expect(costs).toEqual({ tf: [1, 1.5], tb: [2, 3] });
   });
 
   it('rejects bad arguments with a typed error', () => {

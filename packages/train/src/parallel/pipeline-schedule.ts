@@ -50,7 +50,7 @@ export function pipelineSchedule(kind: ScheduleKind, stages: number, microBatche
 export interface ScheduleSimulation {
   /** Time from the first op to the last. */
   makespan: number;
-  /** Idle fraction: 1 − m(t_f + t_b) / makespan (every stage does the same work). */
+  /** Idle fraction: 1 − busy / makespan, averaged over stages (equal stages: 1 − m(t_f + t_b) / makespan). */
   bubble: number;
   /** The analytic GPipe / 1F1B bubble (p−1)/(m+p−1), for comparison. */
   predictedBubble: number;
@@ -60,14 +60,19 @@ export interface ScheduleSimulation {
   timeline: { start: number; end: number; op: PipeOp }[][];
 }
 
+/** An op's duration: one number for every stage, or one per stage (stages of unequal cost). */
+export type OpCost = number | readonly number[];
+
 /**
  * Runs `schedule` on an idealized machine: each stage executes its ops in order; F(s, i) waits
  * for F(s−1, i), B(s, i) for B(s+1, i) (and the last stage's B for its own F); a forward takes
- * `tf`, a backward `tb`, communication is free.
+ * `tf`, a backward `tb` (per stage when arrays, e.g. measured with {@link stageOpCosts}),
+ * communication is free and every stage has its own core.
  */
-export function simulateSchedule(schedule: PipeOp[][], tf = 1, tb = 2): ScheduleSimulation {
+export function simulateSchedule(schedule: PipeOp[][], tf: OpCost = 1, tb: OpCost = 2): ScheduleSimulation {
   const p = schedule.length;
   const m = schedule[0].filter((o) => o.type === 'F').length;
+  const cost = (c: OpCost, s: number): number => (typeof c === 'number' ? c : c[s]);
   const doneF = Array.from({ length: p }, () => new Array<number>(m).fill(NaN));
   const doneB = Array.from({ length: p }, () => new Array<number>(m).fill(NaN));
   const next = new Array<number>(p).fill(0);
@@ -82,7 +87,7 @@ export function simulateSchedule(schedule: PipeOp[][], tf = 1, tb = 2): Schedule
       const dep = op.type === 'F' ? (s === 0 ? 0 : doneF[s - 1][op.mb]) : s === p - 1 ? doneF[s][op.mb] : doneB[s + 1][op.mb];
       if (Number.isNaN(dep)) continue;
       const start = Math.max(free[s], dep);
-      const end = start + (op.type === 'F' ? tf : tb);
+      const end = start + cost(op.type === 'F' ? tf : tb, s);
       (op.type === 'F' ? doneF : doneB)[s][op.mb] = end;
       free[s] = end;
       timeline[s].push({ start, end, op });
@@ -102,7 +107,15 @@ export function simulateSchedule(schedule: PipeOp[][], tf = 1, tb = 2): Schedule
     }
     return peak;
   });
-  return { makespan, bubble: 1 - (m * (tf + tb)) / makespan, predictedBubble: (p - 1) / (m + p - 1), peakInFlight, timeline };
+  const busy = timeline.map((ops) => ops.reduce((a, o) => a + o.end - o.start, 0));
+  const bubble = busy.reduce((a, b) => a + (1 - b / makespan), 0) / p;
+  return { makespan, bubble, predictedBubble: (p - 1) / (m + p - 1), peakInFlight, timeline };
+}
+
+/** Per stage, the mean forward and backward op durations of a real run's timelines (to feed {@link simulateSchedule}). */
+export function stageOpCosts(timelines: readonly { start: number; end: number; op: PipeOp }[][]): { tf: number[]; tb: number[] } {
+  const mean = (ops: readonly { start: number; end: number }[]): number => ops.reduce((a, o) => a + o.end - o.start, 0) / Math.max(1, ops.length);
+  return { tf: timelines.map((t) => mean(t.filter((o) => o.op.type === 'F'))), tb: timelines.map((t) => mean(t.filter((o) => o.op.type === 'B'))) };
 }
 
 /** Measured bubble of a real run: 1 − busy / wall per stage, averaged, from each stage's op intervals (ms). */
