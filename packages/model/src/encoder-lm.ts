@@ -9,6 +9,15 @@ import type { ResolvedConfig } from './resolve-config.js';
 import { Transformer, type ModelOptions } from './transformer.js';
 import type { LossOptions } from './decoder-lm.js';
 
+/** Per-call options of {@link EncoderLM.forward}. */
+export interface EncoderForwardOptions {
+  /** (B, T) of 1 for real tokens and 0 for padding: padding keys are ignored, positions count real tokens. Default none. */
+  attentionMask?: Tensor;
+}
+
+/** Options of {@link EncoderLM.loss}. */
+export interface EncoderLossOptions extends LossOptions, EncoderForwardOptions {}
+
 /** BERT's prediction head: dense → GELU → LayerNorm, then the (tied) vocabulary projection plus a bias. */
 class MlmHead extends Module {
   readonly dense: Linear;
@@ -53,9 +62,12 @@ export class EncoderLM extends Transformer {
     this.initialize(options);
   }
 
-  /** ids (B, T) i32 → logits (B, T, V) over every position. */
-  forward(ids: Tensor): Tensor {
-    const h = this.hiddenStates(ids); // (B, T, C)
+  /**
+   * ids (B, T) i32 → logits (B, T, V) over every position. With `attentionMask`, a padded batch gives
+   * each sequence's real tokens the outputs it gets alone (padding positions' outputs are meaningless).
+   */
+  forward(ids: Tensor, options: EncoderForwardOptions = {}): Tensor {
+    const h = this.hiddenStates(ids, options.attentionMask ? { attentionMask: options.attentionMask } : {}); // (B, T, C)
     const [B, T, C] = h.shape as [number, number, number];
     const feats = this.mlmHead.transform(reshape(h, [B * T, C])); // (B·T, C)
     const w = this.head ? this.head.weight : this.embed.weight; // (V, C)
@@ -63,9 +75,9 @@ export class EncoderLM extends Transformer {
     return reshape(logits, [B, T, this.spec.vocabSize]);
   }
 
-  /** Mean cross-entropy over positions whose target is not `ignoreIndex` (-100), plus any MoE aux loss. */
-  loss(ids: Tensor, targets: Tensor, options: LossOptions = {}): Tensor {
-    const logits = this.forward(ids);
+  /** Mean cross-entropy over positions whose target is not `ignoreIndex` (-100), plus any MoE aux loss (set padding targets to -100). */
+  loss(ids: Tensor, targets: Tensor, options: EncoderLossOptions = {}): Tensor {
+    const logits = this.forward(ids, options);
     const [B, T, V] = logits.shape as [number, number, number];
     let loss = crossEntropy(reshape(logits, [B * T, V]), reshape(targets, [B * T]), { ignoreIndex: options.ignoreIndex ?? -100 });
     const aux = options.includeAux === false ? null : this.auxLoss();

@@ -17,7 +17,8 @@ export { LayerNorm, type LayerNormOptions } from './modules/layer-norm.js';
 export { RMSNorm, type RMSNormOptions } from './modules/rms-norm.js';
 export { Dropout } from './modules/dropout.js';
 export { Attention, alibiSlopes, type AttentionOptions, type AttentionCallOptions } from './modules/attention.js';
-export { KVCache, LayerKVCache } from './modules/kv-cache.js';
+export { KVCache, LayerKVCache, type KVCacheOptions } from './modules/kv-cache.js';
+export { PaddingMask } from './modules/padding-mask.js';
 export { MLP, type MLPKind, type MLPOptions } from './modules/mlp.js';
 export { MoE, type MoEOptions, type MoERouting } from './modules/moe.js';
 export { Block, makeNorm } from './modules/block.js';
@@ -26,7 +27,7 @@ export { initGpt2 } from './init.js';
 // Models
 export { Transformer, type ModelOptions, type ForwardOptions } from './transformer.js';
 export { DecoderLM, type LossOptions } from './decoder-lm.js';
-export { EncoderLM } from './encoder-lm.js';
+export { EncoderLM, type EncoderForwardOptions, type EncoderLossOptions } from './encoder-lm.js';
 export { MODEL_REGISTRY, createModel, type ModelClass } from './registry.js';
 
 // Checkpoints: safetensors and Hugging Face layouts

@@ -8,6 +8,7 @@ import { Block, makeNorm } from './modules/block.js';
 import { Dropout } from './modules/dropout.js';
 import { Embedding } from './modules/embedding.js';
 import type { KVCache } from './modules/kv-cache.js';
+import { PaddingMask } from './modules/padding-mask.js';
 import type { LayerNorm } from './modules/layer-norm.js';
 import type { RMSNorm } from './modules/rms-norm.js';
 import { resolveConfig, type ResolvedConfig } from './resolve-config.js';
@@ -28,6 +29,12 @@ export interface ForwardOptions {
   cache?: KVCache;
   /** Position of the first token. Default: the cache length, else 0. */
   positionOffset?: number;
+  /**
+   * Attention mask (B, S) over all keys — cached ones and this call's T — of 1 for real tokens and 0
+   * for padding, as in Hugging Face. Padding keys are never attended to, and positions count real
+   * tokens only (a left-padded sequence starts at position 0). Default none: every token is real.
+   */
+  attentionMask?: Tensor;
 }
 
 /**
@@ -82,11 +89,15 @@ export class Transformer extends Module {
         hint: 'shorten the sequence (or crop the KV cache), or use a config with a longer context', details: { seqLen: offset + T },
       });
     }
+    const padding = options.attentionMask ? new PaddingMask(options.attentionMask, T, offset) : undefined;
+    if (padding && padding.batch !== ids.shape[0]) {
+      throw new ModelError('MODEL_BAD_INPUT', `attentionMask has ${padding.batch} rows but the ids have ${ids.shape[0]}`, { details: { field: 'attentionMask' } });
+    }
     let x = this.embed.forward(ids); // (B, T, C)
-    if (this.pos) x = add(x, slice(this.pos.weight, 0, offset, offset + T)); // + (T, C)
+    if (this.pos) x = add(x, padding ? this.pos.forward(padding.positionIds()) : slice(this.pos.weight, 0, offset, offset + T)); // + (B, T, C) or (T, C)
     x = this.embedDrop.forward(x);
     this.blocks.items.forEach((block, i) => {
-      x = block.forward(x, { cache: options.cache?.layer(i), positionOffset: offset });
+      x = block.forward(x, { cache: options.cache?.layer(i), positionOffset: offset, padding });
     });
     return this.normF.forward(x);
   }

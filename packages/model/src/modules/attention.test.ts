@@ -1,6 +1,6 @@
 // Tests of attention: GQA/MQA equal MHA with repeated heads, explicit vs fused scores, ALiBi slopes, and the KV cache.
 import { describe, expect, it } from 'vitest';
-import { createRng, randn, type Tensor } from '@lmkit/tensor';
+import { attention, contiguous, createRng, noGrad, randn, slice, zeros, type Tensor } from '@lmkit/tensor';
 import { expectClose, ids } from '../../test/helpers.js';
 import { DecoderLM } from '../decoder-lm.js';
 import type { PositionEmbedding } from '../config.js';
@@ -99,6 +99,51 @@ describe('KV cache', () => {
           t0 += T;
         }
       }
+    });
+  }
+
+  it('writes positions in place into preallocated buffers that double when full', () => {
+    const model = new DecoderLM({ ...configs['llama (RoPE, GQA)'], max_position_embeddings: 40 }, { seed: 4 }).eval();
+    const tokens = Array.from({ length: 20 }, (_, i) => (i * 7) % 32);
+    const full = model.forward(ids([tokens])).data() as Float32Array;
+    const cache = new KVCache(model.spec.nLayer, { capacity: 3 });
+    const caps: number[] = [];
+    let last: Tensor | null = null;
+    for (const token of tokens) {
+      last = model.forward(ids([[token]]), { cache });
+      caps.push(cache.layer(1).capacity);
+    }
+    expect(caps).toEqual([...Array<number>(16).fill(16), 32, 32, 32, 32]); // at least 16, then doubled
+    expect(cache.layer(1).k!.shape).toEqual([1, 2, 20, 4]);
+    expectClose(last!.data(), full.subarray(19 * 32, 20 * 32), 1e-5, 1e-4, 'logits after growth');
+    expect(new KVCache(1, { capacity: 64 }).layer(0).capacity).toBe(0); // allocated at the first append
+    cache.clear();
+    expect(cache.length).toBe(0);
+    expect(cache.layer(0).k).toBeNull();
+  });
+
+  it('rejects a step whose batch differs from the cached one', () => {
+    const model = new DecoderLM(configs['gpt2 (learned positions)'], { seed: 4 }).eval();
+    const cache = new KVCache(model.spec.nLayer);
+    model.forward(ids([[1, 2]]), { cache });
+    expect(() => model.forward(ids([[1], [2]]), { cache })).toThrow(/KV cache holds \(B, Hkv, ·, D\) = \(1, 4, ·, 4\)/);
+  });
+
+  for (const S of [40, 300]) {
+    it(`fused attention reads a strided cache view in place and equals the contiguous keys (S = ${S}, ${S > 128 ? 'several' : 'one'} key tiles)`, () => {
+      const rng = createRng(9);
+      const [B, Hq, Hkv, Dh] = [2, 4, 2, 8];
+      const kBuf = zeros([B, Hkv, 512, Dh]);
+      const vBuf = zeros([B, Hkv, 512, Dh]);
+      slice(kBuf, 2, 0, S).assign(randn([B, Hkv, S, Dh], { rng }));
+      slice(vBuf, 2, 0, S).assign(randn([B, Hkv, S, Dh], { rng }));
+      const q = randn([B, Hq, 1, Dh], { rng });
+      const k = slice(kBuf, 2, 0, S);
+      const v = slice(vBuf, 2, 0, S);
+      expect(k.isContiguous).toBe(false);
+      const strided = noGrad(() => attention(q, k, v, { causal: true })).data();
+      const packed = attention(q, contiguous(k), contiguous(v), { causal: true }).data();
+      expectClose(strided, packed, 1e-6, 1e-5, 'attention output');
     });
   }
 

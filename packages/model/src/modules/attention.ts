@@ -1,12 +1,13 @@
-// Multi-head self-attention with grouped/multi-query heads, learned/RoPE/ALiBi positions, causal or bidirectional, and a KV-cache hook.
+// Multi-head self-attention with grouped/multi-query heads, learned/RoPE/ALiBi positions, causal or bidirectional, key padding, and a KV-cache hook.
 import {
-  add, attention, dropout, matmul, mul, reshape, rope, softmax, split, tensor, transpose, type Rng, type Tensor,
+  add, attention, concat, dropout, matmul, mul, reshape, rope, softmax, split, tensor, transpose, type Rng, type Tensor,
 } from '@lmkit/tensor';
 import type { PositionEmbedding } from '../config.js';
 import { ModelError } from '../errors.js';
 import { Module } from '../module.js';
 import type { LayerKVCache } from './kv-cache.js';
 import { Linear } from './linear.js';
+import { MASKED, type PaddingMask } from './padding-mask.js';
 
 /** Options of {@link Attention}. */
 export interface AttentionOptions {
@@ -38,6 +39,8 @@ export interface AttentionCallOptions {
   cache?: LayerKVCache;
   /** Position of the first query (RoPE/ALiBi/causal mask). Default: the cache length, else 0. */
   positionOffset?: number;
+  /** Key padding and per-sequence positions of a batch of unequal sequences. Default none (every key is real). */
+  padding?: PaddingMask;
 }
 
 /**
@@ -104,47 +107,63 @@ export class Attention extends Module {
     const [B, T] = x.shape as [number, number, number];
     const { nHead: H, nKvHead: Hkv, headDim: D } = this;
     const offset = options.positionOffset ?? options.cache?.length ?? 0;
+    const padding = options.padding;
     const [qf, kf, vf] = split(this.qkv.forward(x), [H * D, Hkv * D, Hkv * D], 2); // (B, T, ·)
     let q = transpose(reshape(qf!, [B, T, H, D]), 1, 2); // (B, H, T, D)
     let k = transpose(reshape(kf!, [B, T, Hkv, D]), 1, 2); // (B, Hkv, T, D)
     let v = transpose(reshape(vf!, [B, T, Hkv, D]), 1, 2); // (B, Hkv, T, D)
     if (this.positions === 'rope') {
-      q = rope(q, { positionOffset: offset, theta: this.ropeTheta });
-      k = rope(k, { positionOffset: offset, theta: this.ropeTheta });
+      if (padding) {
+        q = this.ropeAt(q, padding);
+        k = this.ropeAt(k, padding);
+      } else {
+        q = rope(q, { positionOffset: offset, theta: this.ropeTheta });
+        k = rope(k, { positionOffset: offset, theta: this.ropeTheta });
+      }
     }
     if (options.cache) ({ k, v } = options.cache.append(k, v)); // (B, Hkv, S, D)
     const scale = 1 / Math.sqrt(D);
-    const o = this.training && this.dropout > 0
-      ? this.unfused(q, k, v, scale, offset)
+    const o = padding || (this.training && this.dropout > 0)
+      ? this.explicit(q, k, v, scale, offset, padding)
       : attention(q, k, v, { causal: this.causal, scale, alibiSlopes: this.slopes ?? undefined, positionOffset: offset }); // (B, H, T, D)
     return this.proj.forward(reshape(transpose(o, 1, 2), [B, T, H * D]));
   }
 
+  // RoPE at per-sequence positions: x·cos + swapHalves(x)·sin with the padding's tables (same rotation as `rope`).
+  private ropeAt(x: Tensor, padding: PaddingMask): Tensor {
+    const { cos, sin } = padding.ropeTables(this.headDim, this.ropeTheta); // (B, 1, T, D)
+    const [lo, hi] = split(x, this.headDim / 2, 3); // (B, H, T, D/2) each
+    const swapped = concat([hi!, lo!], 3); // (x2, x1)
+    return add(mul(x, cos), mul(swapped, sin));
+  }
+
   /**
-   * Attention with explicit scores, for dropout on the probabilities (the fused op has none).
-   * Query heads are grouped by their kv head so GQA needs no repeated keys.
+   * Attention with explicit scores, for key padding and for dropout on the probabilities (the fused op
+   * has neither). Query heads are grouped by their kv head so GQA needs no repeated keys.
    */
-  private unfused(q: Tensor, k: Tensor, v: Tensor, scale: number, offset: number): Tensor {
+  private explicit(q: Tensor, k: Tensor, v: Tensor, scale: number, offset: number, padding: PaddingMask | undefined): Tensor {
     const [B, H, T, D] = q.shape as [number, number, number, number];
     const Hkv = this.nKvHead;
     const G = H / Hkv;
     const S = k.shape[2]!;
     const qg = reshape(q, [B, Hkv, G * T, D]); // query head h = kvHead·G + g
-    let scores = mul(matmul(qg, k, { transB: true }), scale); // (B, Hkv, G·T, S)
-    const bias = new Float32Array(H * T * S);
-    for (let h = 0; h < H; h++) {
-      const slope = this.slopes ? this.slopes[h]! : 0;
-      for (let t = 0; t < T; t++) {
-        const qpos = t + offset;
-        for (let s = 0; s < S; s++) {
-          // NOTE: a large finite negative instead of −∞ keeps masked products finite in backward.
-          bias[(h * T + t) * S + s] = this.causal && s > qpos ? -1e9 : -slope * Math.abs(qpos - s); // symmetric ALiBi when bidirectional
+    let scores = reshape(mul(matmul(qg, k, { transB: true }), scale), [B, Hkv, G, T, S]);
+    if (padding) scores = add(scores, padding.bias(this.causal)); // + (B, 1, 1, T, S)
+    const bias = this.causal && !padding ? new Float32Array(T * S) : null;
+    if (bias) for (let t = 0; t < T; t++) for (let s = t + offset + 1; s < S; s++) bias[t * S + s] = MASKED;
+    if (bias) scores = add(scores, tensor(bias, [T, S]));
+    if (this.slopes) {
+      const alibi = new Float32Array(H * T * S);
+      for (let h = 0; h < H; h++) {
+        for (let t = 0; t < T; t++) {
+          const qpos = t + offset; // columns: padding shifts query and key alike, so distances hold
+          for (let s = 0; s < S; s++) alibi[(h * T + t) * S + s] = -this.slopes[h]! * Math.abs(qpos - s); // symmetric when bidirectional
         }
       }
+      scores = add(scores, tensor(alibi, [Hkv, G, T, S]));
     }
-    scores = add(scores, tensor(bias, [Hkv, G * T, S]));
     let p = softmax(scores, -1);
-    p = dropout(p, this.dropout, this.rng!, true);
-    return reshape(matmul(p, v), [B, H, T, D]);
+    if (this.training && this.dropout > 0) p = dropout(p, this.dropout, this.rng!, true);
+    return reshape(matmul(reshape(p, [B, Hkv, G * T, S]), v), [B, H, T, D]);
   }
 }

@@ -1,43 +1,116 @@
-// The key/value cache for incremental decoding: per layer, the keys and values of every position seen so far.
-import { concat, type Tensor } from '@lmkit/tensor';
+// The key/value cache for incremental decoding: per layer, preallocated key/value buffers written in place.
+import { keep, slice, zeros, type Tensor } from '@lmkit/tensor';
 import { ModelError } from '../errors.js';
 
-/** Cached keys and values of one attention layer, each (B, Hkv, S, D). */
+/** Options of {@link KVCache} and {@link LayerKVCache}. */
+export interface KVCacheOptions {
+  /**
+   * Positions to allocate room for at the first append (e.g. the context length, or prompt plus new
+   * tokens). The buffers double when a step needs more. Default: the first append's length, rounded up
+   * to a power of two (at least 16).
+   */
+  capacity?: number;
+}
+
+/**
+ * Cached keys and values of one attention layer. Buffers (B, Hkv, capacity, D) are allocated once
+ * (doubling when full) and each step writes its positions in place; `k`/`v` are views of the first
+ * `length` positions, so no step copies the earlier ones.
+ */
 export class LayerKVCache {
-  /** Keys (B, Hkv, S, D), or null before the first step. */
-  k: Tensor | null = null;
-  /** Values (B, Hkv, S, D), or null before the first step. */
-  v: Tensor | null = null;
+  private kBuf: Tensor | null = null;
+  private vBuf: Tensor | null = null;
+  private kView: Tensor | null = null;
+  private vView: Tensor | null = null;
+  private used = 0;
+  private readonly initialCapacity: number;
+
+  constructor(options: KVCacheOptions = {}) {
+    const capacity = options.capacity ?? 0;
+    if (!Number.isInteger(capacity) || capacity < 0) {
+      throw new ModelError('MODEL_BAD_INPUT', `KV cache capacity must be an integer ≥ 0, got ${capacity}`, { hint: 'pass the context length, or leave capacity out' });
+    }
+    this.initialCapacity = capacity;
+  }
+
+  /** Keys (B, Hkv, S, D) cached so far (a view of the buffer), or null before the first step. */
+  get k(): Tensor | null {
+    return this.kView;
+  }
+
+  /** Values (B, Hkv, S, D) cached so far (a view of the buffer), or null before the first step. */
+  get v(): Tensor | null {
+    return this.vView;
+  }
 
   /** Positions cached (S). */
   get length(): number {
-    return this.k ? this.k.shape[2]! : 0;
+    return this.used;
   }
 
-  /** Appends new keys/values (B, Hkv, T, D) and returns the full (B, Hkv, S + T, D) pair. */
+  /** Positions the buffers hold before they must grow. */
+  get capacity(): number {
+    return this.kBuf ? this.kBuf.shape[2]! : 0;
+  }
+
+  /** Writes new keys/values (B, Hkv, T, D) after the cached ones and returns views of all (B, Hkv, S + T, D). */
   append(k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
-    const kd = k.detach();
-    const vd = v.detach();
-    this.k = this.k ? concat([this.k, kd], 2) : kd;
-    this.v = this.v ? concat([this.v, vd], 2) : vd;
-    return { k: this.k, v: this.v };
+    const [B, Hkv, T, D] = k.shape as [number, number, number, number];
+    if (this.kBuf) {
+      const [b0, h0, , d0] = this.kBuf.shape;
+      if (b0 !== B || h0 !== Hkv || d0 !== D) {
+        throw new ModelError('MODEL_BAD_INPUT', `KV cache holds (B, Hkv, ·, D) = (${b0}, ${h0}, ·, ${d0}) but this step brings ${JSON.stringify([...k.shape])}`, {
+          hint: 'use one cache per batch of sequences (clear() it to start a new batch)',
+        });
+      }
+    }
+    const needed = this.used + T;
+    if (needed > this.capacity) this.grow(B, Hkv, D, needed);
+    const kBuf = this.kBuf!;
+    const vBuf = this.vBuf!;
+    slice(kBuf, 2, this.used, needed).assign(k.detach());
+    slice(vBuf, 2, this.used, needed).assign(v.detach());
+    this.used = needed;
+    this.kView?.dispose();
+    this.vView?.dispose();
+    this.kView = keep(slice(kBuf, 2, 0, needed));
+    this.vView = keep(slice(vBuf, 2, 0, needed));
+    return { k: this.kView, v: this.vView };
   }
 
-  /** Frees the cached tensors. */
+  // Allocates buffers of at least `needed` positions (doubling the old capacity) and copies what is cached.
+  private grow(B: number, Hkv: number, D: number, needed: number): void {
+    let cap = Math.max(this.capacity * 2, this.initialCapacity, 16);
+    while (cap < needed) cap *= 2;
+    const kNew = keep(zeros([B, Hkv, cap, D]));
+    const vNew = keep(zeros([B, Hkv, cap, D]));
+    if (this.kBuf && this.vBuf && this.used > 0) {
+      slice(kNew, 2, 0, this.used).assign(slice(this.kBuf, 2, 0, this.used));
+      slice(vNew, 2, 0, this.used).assign(slice(this.vBuf, 2, 0, this.used));
+    }
+    this.disposeAll();
+    this.kBuf = kNew;
+    this.vBuf = vNew;
+  }
+
+  private disposeAll(): void {
+    for (const t of [this.kView, this.vView, this.kBuf, this.vBuf]) t?.dispose();
+    this.kView = this.vView = this.kBuf = this.vBuf = null;
+  }
+
+  /** Frees the buffers; the next append starts a new sequence. */
   clear(): void {
-    this.k?.dispose();
-    this.v?.dispose();
-    this.k = null;
-    this.v = null;
+    this.disposeAll();
+    this.used = 0;
   }
 }
 
 /**
  * A KV cache for a whole model: one {@link LayerKVCache} per block. Pass it to
- * `model.forward(ids, { cache })`; each call appends the new positions and attends over all.
+ * `model.forward(ids, { cache })`; each call writes the new positions and attends over all.
  *
  * @example
- * const cache = new KVCache(model.spec.nLayer);
+ * const cache = new KVCache(model.spec.nLayer, { capacity: model.spec.maxPositions });
  * let logits = model.forward(prompt, { cache });      // (1, T, V)
  * logits = model.forward(nextToken, { cache });       // (1, 1, V), positions continue at T
  */
@@ -45,8 +118,8 @@ export class KVCache {
   /** Per-layer caches. */
   readonly layers: LayerKVCache[];
 
-  constructor(nLayer: number) {
-    this.layers = Array.from({ length: nLayer }, () => new LayerKVCache());
+  constructor(nLayer: number, options: KVCacheOptions = {}) {
+    this.layers = Array.from({ length: nLayer }, () => new LayerKVCache(options));
   }
 
   /** Positions cached so far. */

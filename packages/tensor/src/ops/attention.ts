@@ -52,13 +52,16 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const kf = toFloat(k);
   const vf = toFloat(v);
   const inputs = [qf, kf, vf];
+  const needGrad = isGradEnabled() && inputs.some((x) => x.requiresGrad);
   // Row-major q/k/v (copies of strided inputs, e.g. heads split out of a fused qkv projection). When a
   // backward may follow they are kept for it, like lse, instead of being gathered a second time.
-  const packs = [pack(qf, 'q'), pack(kf, 'k'), pack(vf, 'v')];
+  // Without a backward, cpu k/v that are row-major per (b, kvh) with a uniform stride between them (the
+  // first S positions of a preallocated KV cache) are read in place: no O(S) gather per decoded token.
+  const packs = [pack(qf, 'q'), needGrad ? pack(kf, 'k') : packKv(kf, 'k'), needGrad ? pack(vf, 'v') : packKv(vf, 'v')];
   const [os, ls] = kernelFor('attention', 'attention', inputs)(packs[0].view, packs[1].view, packs[2].view, opts);
   const out = wrap(os, [b, h, t, d]);
   const lse = wrap(ls, [b, h, t]);
-  if (!isGradEnabled() || !inputs.some((x) => x.requiresGrad)) {
+  if (!needGrad) {
     for (const p of packs) p.release();
     lse.dispose(); // only the backward reads it
     return out;
@@ -78,6 +81,18 @@ function pack(t: Tensor, arg: string): { view: View; release: () => void } {
   if (c.view.storage === t.view('attention', arg).storage) return c;
   const owner = wrap(c.view.storage, t.shape);
   return { view: c.view, release: () => owner.dispose() };
+}
+
+// k or v (B, Hkv, S, D) as a cpu view the forward kernel reads in place when rows of D are contiguous, S rows
+// follow each other and the (b, kvh) blocks sit a uniform stride apart; else a row-major copy like pack().
+function packKv(t: Tensor, arg: string): { view: View; release: () => void } {
+  const view = t.view('attention', arg);
+  const [b, hkv, , d] = t.shape;
+  const st = t.strides;
+  const ns = hkv > 1 ? st[1] : st[0]; // stride between consecutive (b, kvh) blocks
+  const uniform = b === 1 || hkv === 1 || st[0] === hkv * st[1];
+  if (t.backend !== 'cpu' || st[3] !== 1 || st[2] !== d || !uniform || t.isContiguous) return pack(t, arg);
+  return { view: { ...view, strides: [hkv * ns, ns, d, 1] }, release: () => {} };
 }
 
 /** Options of `rope`. */

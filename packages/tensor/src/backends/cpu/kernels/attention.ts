@@ -74,6 +74,11 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
   const qd = f32(q.storage);
   const kd = f32(k.storage);
   const vd = f32(v.storage);
+  // k/v may be strided views (a preallocated KV cache): (b, kvh) blocks kStride apart from k.offset.
+  const kOff = k.offset;
+  const vOff = v.offset;
+  const kStride = k.strides[1];
+  const vStride = v.strides[1];
   const out = newF32(p.b * p.h * t * d);
   const lse = newF32(p.b * p.h * t);
   const tile = Math.min(BR, t) * Math.min(BC, s);
@@ -93,7 +98,7 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
         // One key tile holds every visible key: P is a plain masked softmax (SIMD exp), and
         // lse = s_max − ln P[argmax] recovers the logsumexp without a second exp pass.
         const c = end;
-        gemm({ m: r, n: c, k: d, a: qd, aOffset: qOff, lda: d, transA: false, b: kd, bOffset: 0, ldb: d, transB: true, c: sc, cOffset: 0, ldc: c, beta: 0, batch: nb, strideA: qStride, strideB: s * d, strideC: r * c });
+        gemm({ m: r, n: c, k: d, a: qd, aOffset: qOff, lda: d, transA: false, b: kd, bOffset: kOff, ldb: d, transB: true, c: sc, cOffset: 0, ldc: c, beta: 0, batch: nb, strideA: qStride, strideB: kStride, strideC: r * c });
         maskTile(sc, p, g, r, c, i0, 0, opts);
         for (let n = 0; n < nb; n++) {
           for (let i = 0; i < r; i++) {
@@ -115,13 +120,13 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
             lse[(n * qStride + qOff) / d + i] = bm === -Infinity ? -Infinity : bm - Math.log(sc[row + l[st]]);
           }
         }
-        gemm({ m: r, n: d, k: c, a: sc, aOffset: 0, lda: c, transA: false, b: vd, bOffset: 0, ldb: d, transB: false, c: out, cOffset: qOff, ldc: d, beta: 0, batch: nb, strideA: r * c, strideB: s * d, strideC: qStride });
+        gemm({ m: r, n: d, k: c, a: sc, aOffset: 0, lda: c, transA: false, b: vd, bOffset: vOff, ldb: d, transB: false, c: out, cOffset: qOff, ldc: d, beta: 0, batch: nb, strideA: r * c, strideB: vStride, strideC: qStride });
         continue;
       }
       for (let j0 = 0; j0 < end; j0 += BC) {
         const c = Math.min(BC, end - j0);
         // S = Q_i·K_jᵀ for every (b, kvh): (nb, r, c)
-        gemm({ m: r, n: c, k: d, a: qd, aOffset: qOff, lda: d, transA: false, b: kd, bOffset: j0 * d, ldb: d, transB: true, c: sc, cOffset: 0, ldc: c, beta: 0, batch: nb, strideA: qStride, strideB: s * d, strideC: r * c });
+        gemm({ m: r, n: c, k: d, a: qd, aOffset: qOff, lda: d, transA: false, b: kd, bOffset: kOff + j0 * d, ldb: d, transB: true, c: sc, cOffset: 0, ldc: c, beta: 0, batch: nb, strideA: qStride, strideB: kStride, strideC: r * c });
         maskTile(sc, p, g, r, c, i0, j0, opts);
         // Online softmax: rescale running sums and output rows by exp(m_old − m_new).
         for (let n = 0; n < nb; n++) {
@@ -147,7 +152,7 @@ export function attention(q: View, k: View, v: View, opts: AttentionKernelOption
           }
         }
         // O_i += P·V_j
-        gemm({ m: r, n: d, k: c, a: sc, aOffset: 0, lda: c, transA: false, b: vd, bOffset: j0 * d, ldb: d, transB: false, c: out, cOffset: qOff, ldc: d, beta: 1, batch: nb, strideA: r * c, strideB: s * d, strideC: qStride });
+        gemm({ m: r, n: d, k: c, a: sc, aOffset: 0, lda: c, transA: false, b: vd, bOffset: vOff + j0 * d, ldb: d, transB: false, c: out, cOffset: qOff, ldc: d, beta: 1, batch: nb, strideA: r * c, strideB: vStride, strideC: qStride });
       }
       for (let n = 0; n < nb; n++) {
         for (let i = 0; i < r; i++) {
