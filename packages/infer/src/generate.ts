@@ -3,6 +3,7 @@ import { createRng } from '@lmkit/tensor';
 import { resolveGenerationConfig, type GenerationConfig, type ResolvedGenerationConfig } from './config.js';
 import { InferError } from './errors.js';
 import { chooseToken, processorsFor } from './sampling/sampler.js';
+import { TextStream } from './text-stream.js';
 
 /**
  * What generation needs from a model: logits for new tokens given the state of earlier ones.
@@ -13,8 +14,8 @@ export interface CausalLM {
   readonly vocabSize: number;
   /** Longest sequence the model accepts (positions). */
   readonly contextLength: number;
-  /** A fresh per-sequence state (KV cache); null when the model keeps none. */
-  newCache(): unknown;
+  /** A fresh per-sequence state (KV cache) with room for `capacity` positions (a hint); null when the model keeps none. */
+  newCache(capacity?: number): unknown;
   /**
    * Feeds `ids` (the tokens not yet seen by `cache`, or the whole sequence when `cache` is null) and
    * returns the logits of the LAST position (length vocabSize). With a cache, it is extended in place.
@@ -84,51 +85,13 @@ export async function* generate(
   const stats = options.stats ?? { promptTokens: 0, completionTokens: 0, truncated: false };
   stats.promptTokens = promptIds.length;
   stats.truncated = truncated;
-  const decoder = tokenizer.createDecoder();
-  const maxStop = resolved.stop.reduce((m, s) => Math.max(m, s.length), 0);
-  let pending = ''; // decoded text not yet emitted: it could still become the start of a stop string
+  const text = new TextStream(tokenizer, resolved);
   for await (const step of generateTokens(model, promptIds, resolved, options.signal)) {
     if (step.tokenId !== undefined) stats.completionTokens++;
-    if (step.tokenId !== undefined && !resolved.eos_token_id.includes(step.tokenId)) pending += decoder.push(step.tokenId);
-    if (step.finishReason !== undefined) pending += decoder.flush();
-    const stopAt = firstStop(pending, resolved.stop);
-    if (stopAt >= 0) {
-      yield { text: pending.slice(0, stopAt), finishReason: 'stop' };
-      return;
-    }
-    if (step.finishReason !== undefined) {
-      yield { text: pending, finishReason: step.finishReason, ...(step.tokenId === undefined ? {} : { tokenId: step.tokenId }) };
-      return;
-    }
-    // Emit all but the tail that could still begin a stop string.
-    const keep = maxStop > 0 ? heldTail(pending, resolved.stop) : 0;
-    const out = pending.slice(0, pending.length - keep);
-    pending = pending.slice(pending.length - keep);
-    yield { text: out, tokenId: step.tokenId as number };
+    const chunk = text.push(step);
+    yield chunk;
+    if (text.done) return;
   }
-}
-
-function firstStop(text: string, stops: readonly string[]): number {
-  let best = -1;
-  for (const s of stops) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (best < 0 || i < best)) best = i;
-  }
-  return best;
-}
-
-/** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
-function heldTail(text: string, stops: readonly string[]): number {
-  let keep = 0;
-  for (const s of stops) {
-    for (let n = Math.min(s.length - 1, text.length); n > keep; n--) {
-      if (text.endsWith(s.slice(0, n))) {
-        keep = n;
-        break;
-      }
-    }
-  }
-  return keep;
 }
 
 /**
@@ -144,7 +107,7 @@ export async function* generateTokens(
   const rng = createRng(config.seed);
   const processors = processorsFor(config);
   const ids: number[] = Array.from(promptIds);
-  const cache = config.use_cache ? model.newCache() : null;
+  const cache = config.use_cache ? model.newCache(Math.min(model.contextLength, promptIds.length + config.max_new_tokens)) : null;
   let feed = promptIds;
   if (config.max_new_tokens === 0) {
     yield { finishReason: 'length' };

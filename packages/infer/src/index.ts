@@ -9,6 +9,11 @@ export {
   generate, generateText, generateTokens, fitPrompt,
   type CausalLM, type TextTokenizer, type GenerationChunk, type GenerationStats,
 } from './generate.js';
+export {
+  generateBatch, generateBatchText, generateBatchTokens,
+  type BatchCausalLM, type BatchChunk, type BatchTokenStep, type BatchTokenOptions, type BatchOptions,
+} from './generate-batch.js';
+export { TextStream, type TokenStep } from './text-stream.js';
 
 // Sampling: composable logits processors
 export { applyProcessors, softmaxRow, type LogitsProcessor, type ProcessorContext } from './sampling/processor.js';
@@ -23,6 +28,10 @@ export { processorsFor, chooseToken, argmax, type UniformSource } from './sampli
 export { quantize, dequantize, dequantizeRow, quantizedBytes, QK, type QuantFormat, type QuantizedMatrix } from './quant/formats.js';
 export { quantizedMatmul, quantizedMatmulJs, type QuantKernel } from './quant/matmul.js';
 export { quantKernelInfo } from './quant/wasm-kernels.js';
+
+// Calibrated quantization (GPTQ into q8_0 / q4_0 blocks)
+export { gptqQuantize, type GptqOptions, type GptqResult, type GptqLayerReport } from './quant/gptq.js';
+export { gptqQuantizeMatrix, type GptqMatrixOptions, type GptqMatrixResult } from './quant/gptq-matrix.js';
 
 // Evaluation
 export { evaluate, type SequenceScorer, type EvalOptions, type EvalResult } from './eval.js';

@@ -1,13 +1,14 @@
 // Adapts an @lmkit/model DecoderLM to generation and evaluation, optionally with q8_0/q4_0 linear layers.
 import { KVCache, Linear, type DecoderLM, type Module } from '@lmkit/model';
-import { keep, matmul, noGrad, reshape, scope, slice, tensor, type Tensor } from '@lmkit/tensor';
+import { matmul, noGrad, reshape, scope, slice, tensor, type Tensor } from '@lmkit/tensor';
 import type { SequenceScorer } from './eval.js';
-import type { CausalLM } from './generate.js';
+import type { BatchCausalLM } from './generate-batch.js';
+import { InferError } from './errors.js';
 import { quantize, type QuantFormat, type QuantizedMatrix } from './quant/formats.js';
 import { quantizedMatmul, type QuantKernel } from './quant/matmul.js';
 
-/** A DecoderLM seen as a {@link CausalLM} and a {@link SequenceScorer}. */
-export interface ModelRunner extends CausalLM, SequenceScorer {
+/** A DecoderLM seen as a {@link BatchCausalLM} (so also a CausalLM) and a {@link SequenceScorer}. */
+export interface ModelRunner extends BatchCausalLM, SequenceScorer {
   /** The wrapped model. */
   readonly model: DecoderLM;
   /** The quantization in effect, or null for f32. */
@@ -83,30 +84,36 @@ export function fromDecoderLM(model: DecoderLM, options: RunnerOptions = {}): Mo
     return out;
   };
 
+  // ids (B·T) → last-position logits (B·V) through one forward; the cache (if any) is extended in place.
+  const lastLogits = (ids: Int32Array, B: number, mask: Uint8Array | null, kv: KVCache | null): Float32Array =>
+    noGrad(() =>
+      scope(() => {
+        const T = ids.length / B;
+        const S = (kv?.length ?? 0) + T;
+        // NOTE: an all-ones mask is left out, so equal-length batches keep the fused attention op.
+        const attentionMask = mask && mask.includes(0) ? tensor(Float32Array.from(mask), [B, S]) : undefined;
+        const h = model.hiddenStates(tensor(ids, [B, T], { dtype: 'i32' }), { ...(kv ? { cache: kv } : {}), ...(attentionMask ? { attentionMask } : {}) }); // (B, T, C)
+        const last = reshape(slice(h, 1, T - 1, T), [B, model.spec.dModel]); // (B, C)
+        return toRows(head(last), B);
+      }),
+    );
+
   return {
     model,
     quantization: format,
     vocabSize: V,
     contextLength: model.spec.maxPositions,
-    newCache: () => new KVCache(model.spec.nLayer),
+    newCache: (capacity?: number) => new KVCache(model.spec.nLayer, { capacity: Math.min(capacity ?? model.spec.maxPositions, model.spec.maxPositions) }),
     nextLogits(ids: Int32Array, cache: unknown): Float32Array {
-      const kv = cache as KVCache | null;
-      const before = kv ? kv.layers.map((l) => [l.k, l.v]) : [];
-      const logits = noGrad(() =>
-        scope(() => {
-          const T = ids.length;
-          const h = model.hiddenStates(tensor(ids, [1, T], { dtype: 'i32' }), kv ? { cache: kv } : {}); // (1, T, C)
-          const last = reshape(slice(h, 1, T - 1, T), [1, model.spec.dModel]); // (1, C)
-          // NOTE: the cache's new K/V were created inside this scope; keep them past it.
-          if (kv) for (const layer of kv.layers) for (const t of [layer.k, layer.v]) if (t) keep(t);
-          return toRows(head(last), 1);
-        }),
-      );
-      // The previous step's K/V were replaced by longer ones: free them now (GPU memory).
-      kv?.layers.forEach((layer, i) => {
-        for (const old of before[i]) if (old && old !== layer.k && old !== layer.v) old.dispose();
-      });
-      return logits;
+      return lastLogits(ids, 1, null, cache as KVCache | null);
+    },
+    newBatchCache: (_batch: number, capacity: number) => new KVCache(model.spec.nLayer, { capacity: Math.min(capacity, model.spec.maxPositions) }),
+    nextLogitsBatch(ids: Int32Array, batch: number, attentionMask: Uint8Array, cache: unknown): Float32Array {
+      const kv = cache as KVCache;
+      if (attentionMask.length !== batch * (kv.length + ids.length / batch)) {
+        throw new InferError('INFER_BAD_INPUT', `attention mask has ${attentionMask.length} entries, expected ${batch} × ${kv.length + ids.length / batch}`, { hint: 'the mask covers the cached positions and the new ones of every sequence' });
+      }
+      return lastLogits(ids, batch, attentionMask, kv);
     },
     logitsAll(ids: Int32Array): Float32Array {
       return noGrad(() =>

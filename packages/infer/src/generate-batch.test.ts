@@ -1,0 +1,109 @@
+// Tests of batched generation: each prompt's output equals generating it alone, one forward per step, per-sequence stopping.
+import { DecoderLM, getPreset } from '@lmkit/model';
+import { describe, expect, it } from 'vitest';
+import { byteTokenizer } from '../test/bigram-lm.js';
+import { resolveGenerationConfig, type GenerationConfig } from './config.js';
+import { generate, generateText } from './generate.js';
+import { generateBatch, generateBatchText, generateBatchTokens, type BatchChunk } from './generate-batch.js';
+import { fromDecoderLM, type ModelRunner } from './model-adapter.js';
+
+const models = {
+  'gpt2 (learned positions)': () => new DecoderLM({ ...getPreset('tiny'), vocab_size: 257 } as never, { seed: 3 }),
+  'llama (RoPE, GQA)': () => new DecoderLM({
+    model_type: 'llama', vocab_size: 257, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 96,
+  }, { seed: 4 }),
+} as const;
+
+const prompts = ['Hello there', 'Hi', 'The quick brown fox'];
+
+/** Counts the runner's forward calls. */
+function counted(runner: ModelRunner): { runner: ModelRunner; calls: { single: number; batch: number } } {
+  const calls = { single: 0, batch: 0 };
+  const wrapped: ModelRunner = {
+    ...runner,
+    nextLogits: (ids, cache) => (calls.single++, runner.nextLogits(ids, cache)),
+    nextLogitsBatch: (ids, b, mask, cache) => (calls.batch++, runner.nextLogitsBatch(ids, b, mask, cache)),
+  };
+  return { runner: wrapped, calls };
+}
+
+async function alone(runner: ModelRunner, configs: GenerationConfig[]): Promise<Array<{ text: string; finishReason: string }>> {
+  const out = [];
+  for (let i = 0; i < prompts.length; i++) out.push(await generateText(runner, byteTokenizer, prompts[i]!, configs[i]!));
+  return out.map(({ text, finishReason }) => ({ text, finishReason }));
+}
+
+describe('generateBatch', () => {
+  for (const [name, make] of Object.entries(models)) {
+    it(`greedy: each prompt of different lengths gives what it gives alone, through one forward per step (${name})`, async () => {
+      const base = fromDecoderLM(make());
+      const { runner, calls } = counted(base);
+      const config = { max_new_tokens: 12, do_sample: false };
+      const batch = await generateBatchText(runner, byteTokenizer, prompts, config);
+      expect(calls).toEqual({ single: 0, batch: 12 });
+      const expected = await alone(base, prompts.map(() => config));
+      expect(batch.map(({ text, finishReason }) => ({ text, finishReason }))).toEqual(expected);
+      expect(batch.map((r) => r.stats.completionTokens)).toEqual([12, 12, 12]);
+      expect(batch.map((r) => r.stats.promptTokens)).toEqual(prompts.map((p) => p.length));
+    });
+  }
+
+  it('each sequence stops on its own (stop string, eos, max_new_tokens); a finished one emits nothing more', async () => {
+    const runner = fromDecoderLM(models['gpt2 (learned positions)']());
+    const free = await alone(runner, prompts.map(() => ({ max_new_tokens: 16, do_sample: false })));
+    const freeIds: number[] = [];
+    for await (const c of generate(runner, byteTokenizer, prompts[1]!, { max_new_tokens: 16, do_sample: false })) if (c.tokenId !== undefined) freeIds.push(c.tokenId);
+    // Prompt 0 stops at a string seen in its free output, prompt 1 at the eos id of its 4th token, prompt 2 after 5 tokens.
+    const stop = free[0]!.text.slice(3, 5);
+    const eos = freeIds[3]!;
+    const configs: GenerationConfig[] = [
+      { max_new_tokens: 16, do_sample: false, stop: [stop] },
+      { max_new_tokens: 16, do_sample: false, eos_token_id: eos },
+      { max_new_tokens: 5, do_sample: false },
+    ];
+    const chunks: BatchChunk[] = [];
+    for await (const c of generateBatch(runner, byteTokenizer, prompts, configs)) chunks.push(c);
+    const expected = await alone(runner, configs);
+    for (let i = 0; i < prompts.length; i++) {
+      const mine = chunks.filter((c) => c.index === i);
+      expect(mine.map((c) => c.text).join('')).toBe(expected[i]!.text);
+      expect(mine.at(-1)!.finishReason).toBe(expected[i]!.finishReason);
+      expect(mine.filter((c) => c.finishReason !== undefined)).toHaveLength(1); // nothing after its last chunk
+    }
+    expect(expected.map((e) => e.finishReason)).toEqual(['stop', 'stop', 'length']);
+    expect(expected[0]!.text.length).toBeLessThan(free[0]!.text.length);
+    const decoder = byteTokenizer.createDecoder();
+    expect(expected[1]!.text).toBe(decoder.push(freeIds.slice(0, freeIds.indexOf(eos))) + decoder.flush());
+  });
+
+  it('seeded sampling is reproducible per sequence and matches each prompt sampled alone', async () => {
+    const runner = fromDecoderLM(models['llama (RoPE, GQA)']());
+    const configs = prompts.map((_, i) => ({ max_new_tokens: 10, temperature: 1.3, top_k: 0, seed: 40 + i }));
+    const a = await generateBatchText(runner, byteTokenizer, prompts, configs);
+    const b = await generateBatchText(runner, byteTokenizer, prompts, configs);
+    expect(a.map((r) => r.text)).toEqual(b.map((r) => r.text));
+    expect(a.map((r) => r.text)).toEqual((await alone(runner, configs)).map((r) => r.text));
+    const shared = await generateBatchText(runner, byteTokenizer, [prompts[0]!, prompts[0]!], { max_new_tokens: 10, temperature: 1.3, top_k: 0, seed: 40 });
+    expect(shared[0]!.text).toBe(a[0]!.text); // one config: every sequence samples with its seed
+    expect(shared[1]!.text).toBe(a[0]!.text);
+  });
+
+  it('the token loop yields only running sequences and honours max_new_tokens 0 and ended sequences', async () => {
+    const runner = fromDecoderLM(models['gpt2 (learned positions)']());
+    const ids = [Int32Array.from([72, 105]), Int32Array.from([65]), Int32Array.from([66, 67, 68])];
+    const configs = [0, 3, 6].map((n) => resolveGenerationConfig({ max_new_tokens: n, do_sample: false, seed: 1 }));
+    const ended = new Set<number>();
+    const seen: number[][] = [];
+    for await (const steps of generateBatchTokens(runner, ids, configs, { ended })) {
+      seen.push(steps.map((s) => s.index));
+      if (seen.length === 3) ended.add(2); // the caller ends sequence 2 early
+    }
+    expect(seen).toEqual([[0], [1, 2], [1, 2], [1]]); // 1 ends at its 3 tokens, 2 when the caller ended it
+  });
+
+  it('rejects a config list of the wrong length and an empty prompt', async () => {
+    const runner = fromDecoderLM(models['gpt2 (learned positions)']());
+    await expect(generateBatchText(runner, byteTokenizer, ['a', 'b'], [{}])).rejects.toThrow(/batch of 2 prompts got 1 generation configs/);
+    await expect(generateBatchText(runner, byteTokenizer, ['a', ''], {})).rejects.toMatchObject({ code: 'INFER_EMPTY_PROMPT' });
+  });
+});

@@ -1,0 +1,208 @@
+// Batched generation: many prompts decoded together, one forward per step, each sequence with its own stopping.
+import { createRng, type Rng } from '@lmkit/tensor';
+import { resolveGenerationConfig, type GenerationConfig, type ResolvedGenerationConfig } from './config.js';
+import { InferError } from './errors.js';
+import { fitPrompt, type CausalLM, type GenerationChunk, type GenerationStats, type TextTokenizer } from './generate.js';
+import { chooseToken, processorsFor } from './sampling/sampler.js';
+import type { LogitsProcessor } from './sampling/processor.js';
+import { TextStream, type TokenStep } from './text-stream.js';
+
+/**
+ * A {@link CausalLM} that also runs a batch of sequences through one forward. `fromDecoderLM` gives one.
+ * Sequences are left-padded to a common width; the attention mask says which columns are real.
+ */
+export interface BatchCausalLM extends CausalLM {
+  /** A fresh state (KV cache) for `batch` sequences with room for `capacity` positions (a hint; it grows if needed). */
+  newBatchCache(batch: number, capacity: number): unknown;
+  /**
+   * Feeds `ids` (B·T, row-major: T new tokens of each of the `batch` sequences) and returns the logits
+   * of each sequence's last column (B·vocabSize). `attentionMask` (B·S, S = cached + T columns) is 1 for
+   * real tokens and 0 for padding; positions count real tokens only. The cache is extended in place.
+   */
+  nextLogitsBatch(ids: Int32Array, batch: number, attentionMask: Uint8Array, cache: unknown): Float32Array;
+}
+
+/** One sequence's step in a batch: which prompt it belongs to, its new token, and why it ended (last step). */
+export interface BatchTokenStep extends TokenStep {
+  /** Index of the prompt in the batch. */
+  index: number;
+}
+
+/** A text chunk of one sequence of a batch. */
+export interface BatchChunk extends GenerationChunk {
+  /** Index of the prompt in the batch. */
+  index: number;
+}
+
+/** Options of {@link generateBatchTokens}. */
+export interface BatchTokenOptions {
+  /** Aborts between steps. Default none. */
+  signal?: AbortSignal;
+  /** Sequences the caller has ended (e.g. a stop string appeared): they get no further steps. Default none. */
+  ended?: ReadonlySet<number>;
+}
+
+// Per-sequence sampling state.
+interface Sequence {
+  config: ResolvedGenerationConfig;
+  rng: Rng;
+  processors: LogitsProcessor[];
+  ids: number[];
+  done: boolean;
+}
+
+/**
+ * The batched token loop. Prompts are left-padded to the longest; each step runs every sequence through
+ * ONE forward with a shared KV cache and yields the steps of the sequences still running. Each sequence
+ * stops on its own (an eos id, its `max_new_tokens`) and then emits nothing more; sampling uses a
+ * per-sequence RNG seeded with its config's seed, so a sequence's output does not depend on its batch.
+ * The batch ends at the context length, counted in columns (the longest prompt plus the steps taken).
+ * `use_cache` is ignored: batches always use the cache.
+ */
+export async function* generateBatchTokens(
+  model: BatchCausalLM,
+  prompts: readonly Int32Array[],
+  configs: readonly ResolvedGenerationConfig[],
+  options: BatchTokenOptions = {},
+): AsyncGenerator<BatchTokenStep[]> {
+  const B = prompts.length;
+  if (configs.length !== B) {
+    throw new InferError('INFER_BAD_CONFIG', `batch of ${B} prompts got ${configs.length} generation configs`, { hint: 'pass one config, or one per prompt' });
+  }
+  if (B === 0) return;
+  const seqs: Sequence[] = prompts.map((p, i) => {
+    if (p.length === 0) throw new InferError('INFER_EMPTY_PROMPT', `prompt ${i} of the batch has zero tokens`, { hint: 'give non-empty prompts', details: { index: i } });
+    const config = configs[i]!;
+    return { config, rng: createRng(config.seed), processors: processorsFor(config), ids: Array.from(p), done: false };
+  });
+  const first: BatchTokenStep[] = [];
+  seqs.forEach((s, i) => {
+    if (s.config.max_new_tokens === 0) {
+      s.done = true;
+      first.push({ index: i, finishReason: 'length' });
+    }
+  });
+  if (first.length > 0) yield first;
+  const width = Math.max(...prompts.map((p) => p.length));
+  const maxNew = Math.max(...seqs.map((s) => s.config.max_new_tokens));
+  const cache = model.newBatchCache(B, Math.min(model.contextLength, width + maxNew));
+  // Left-padded prompts (padding id 0, masked out) and the mask over columns, grown by one column per step.
+  let feed = new Int32Array(B * width);
+  let mask = new Uint8Array(B * width);
+  prompts.forEach((p, i) => {
+    feed.set(p, i * width + width - p.length);
+    mask.fill(1, i * width + width - p.length, (i + 1) * width);
+  });
+  let columns = width;
+  const V = model.vocabSize;
+  while (seqs.some((s, i) => !s.done && !options.ended?.has(i))) {
+    if (options.signal?.aborted) throw new InferError('INFER_ABORTED', 'generation was aborted', { cause: options.signal.reason });
+    const logits = model.nextLogitsBatch(feed, B, mask, cache);
+    const steps: BatchTokenStep[] = [];
+    const next = new Int32Array(B);
+    seqs.forEach((s, i) => {
+      if (!s.done && options.ended?.has(i)) s.done = true;
+      if (s.done) {
+        next[i] = s.ids[s.ids.length - 1]!; // keeps its row busy; its outputs are never read
+        return;
+      }
+      const token = chooseToken(logits.slice(i * V, (i + 1) * V), s.ids, s.config, s.rng, s.processors);
+      s.ids.push(token);
+      next[i] = token;
+      const generated = s.ids.length - prompts[i]!.length;
+      const finishReason = s.config.eos_token_id.includes(token) ? 'stop' : generated >= s.config.max_new_tokens || columns + 1 >= model.contextLength ? 'length' : undefined;
+      if (finishReason) s.done = true;
+      steps.push(finishReason ? { index: i, tokenId: token, finishReason } : { index: i, tokenId: token });
+    });
+    columns++;
+    const grown = new Uint8Array(B * columns);
+    for (let i = 0; i < B; i++) {
+      grown.set(mask.subarray(i * (columns - 1), (i + 1) * (columns - 1)), i * columns);
+      grown[(i + 1) * columns - 1] = 1;
+    }
+    mask = grown;
+    feed = next;
+    yield steps;
+    // NOTE: yield to the event loop between steps so servers stay responsive and aborts land.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Options of {@link generateBatch}. */
+export interface BatchOptions {
+  /** Aborts between steps. Default none. */
+  signal?: AbortSignal;
+  /** Filled in per prompt (same order) as generation goes. Default none. */
+  stats?: GenerationStats[];
+}
+
+/**
+ * Generates from several prompts at once — one forward per step for the whole batch — yielding text
+ * chunks tagged with their prompt's index (UTF-8 safe, stop strings never emitted). Each sequence's
+ * last chunk carries `finishReason`; finished sequences emit nothing more. `config` is one config for
+ * all prompts (each sequence samples with its own RNG seeded with `seed`, so it matches generating that
+ * prompt alone) or one config per prompt.
+ *
+ * @example
+ * const runner = fromDecoderLM(model);
+ * for await (const c of generateBatch(runner, tokenizer, ['Once upon', 'The capital of'], { max_new_tokens: 20, seed: 1 }))
+ *   console.log(c.index, JSON.stringify(c.text));
+ */
+export async function* generateBatch(
+  model: BatchCausalLM,
+  tokenizer: TextTokenizer,
+  prompts: readonly string[],
+  config: GenerationConfig | readonly GenerationConfig[] = {},
+  options: BatchOptions = {},
+): AsyncGenerator<BatchChunk> {
+  const given = Array.isArray(config) ? (config as readonly GenerationConfig[]) : prompts.map(() => config as GenerationConfig);
+  if (given.length !== prompts.length) {
+    throw new InferError('INFER_BAD_CONFIG', `batch of ${prompts.length} prompts got ${given.length} generation configs`, { hint: 'pass one config, or one per prompt' });
+  }
+  const eos = tokenizer.eotId === undefined ? {} : { eosTokenId: tokenizer.eotId };
+  // NOTE: a config without a seed gets one random seed, shared by every prompt it applies to.
+  const seeds = new Map<GenerationConfig, number>();
+  const resolved = given.map((c) => {
+    const r = resolveGenerationConfig(c, eos);
+    if (c.seed === undefined) {
+      if (!seeds.has(c)) seeds.set(c, r.seed);
+      r.seed = seeds.get(c)!;
+    }
+    return r;
+  });
+  const stats = prompts.map((_, i) => options.stats?.[i] ?? { promptTokens: 0, completionTokens: 0, truncated: false });
+  const ids = prompts.map((p, i) => {
+    const fit = fitPrompt(tokenizer.encode(p), model.contextLength, resolved[i]!);
+    stats[i]!.promptTokens = fit.ids.length;
+    stats[i]!.truncated = fit.truncated;
+    return fit.ids;
+  });
+  if (options.stats) stats.forEach((s, i) => (options.stats![i] = s));
+  const streams = resolved.map((r) => new TextStream(tokenizer, r));
+  const ended = new Set<number>();
+  for await (const steps of generateBatchTokens(model, ids, resolved, { ended, ...(options.signal ? { signal: options.signal } : {}) })) {
+    for (const step of steps) {
+      if (ended.has(step.index)) continue;
+      if (step.tokenId !== undefined) stats[step.index]!.completionTokens++;
+      const chunk = streams[step.index]!.push(step);
+      if (streams[step.index]!.done) ended.add(step.index);
+      yield { ...chunk, index: step.index };
+    }
+  }
+}
+
+/** Generates every prompt's whole completion (one batch) and returns them in prompt order. */
+export async function generateBatchText(
+  model: BatchCausalLM,
+  tokenizer: TextTokenizer,
+  prompts: readonly string[],
+  config: GenerationConfig | readonly GenerationConfig[] = {},
+): Promise<Array<{ text: string; finishReason: 'stop' | 'length'; stats: GenerationStats }>> {
+  const stats: GenerationStats[] = prompts.map(() => ({ promptTokens: 0, completionTokens: 0, truncated: false }));
+  const out = prompts.map((_, i) => ({ text: '', finishReason: 'length' as 'stop' | 'length', stats: stats[i]! }));
+  for await (const chunk of generateBatch(model, tokenizer, prompts, config, { stats })) {
+    out[chunk.index]!.text += chunk.text;
+    if (chunk.finishReason) out[chunk.index]!.finishReason = chunk.finishReason;
+  }
+  return out;
+}
