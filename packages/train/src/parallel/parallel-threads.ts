@@ -4,7 +4,9 @@ import { createModel, type DecoderLM, type ModelConfig } from '@lmkit/model';
 import { openTokenDataset } from '../data/token-dataset.js';
 import { causalLm } from '../objectives/causal-lm.js';
 import type { AdamWOptions } from '../optim/adamw.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import type { ScheduleOptions } from '../schedule/lr-schedule.js';
+import type { Precision } from '../trainer.js';
 import { joinThreadGroup, spawnThreads } from './comm/threads.js';
 import { CommError } from './communicator.js';
 import { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel-spec.js';
@@ -34,6 +36,18 @@ export interface ParallelThreadsOptions {
   seed?: number;
   /** A rank waiting longer than this for a peer fails. Default 120 000 ms. */
   timeoutMs?: number;
+  /** 'fp32', 'bf16' or 'fp16' (dp and ZeRO only). Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
+  /** Rank 0 writes `outDir/checkpoint` here (see runParallelTraining). */
+  outDir?: string;
+  /** Continue from `outDir/checkpoint`. Default false. */
+  resume?: boolean;
+  /** Also checkpoint every this many steps; 0 = only at the end. Default 0. */
+  checkpointEvery?: number;
+  /** Stop every rank after the same step once about this many seconds have passed. */
+  timeBudgetSeconds?: number;
 }
 
 /** What each rank hands back (the parameters only from rank 0, to keep copies down). */
@@ -71,6 +85,9 @@ export async function threadRankMain(): Promise<void> {
     ...(data.batchSize ? { batchSize: data.batchSize } : {}), ...(data.seqLen ? { seqLen: data.seqLen } : {}),
     ...(data.schedule ? { schedule: data.schedule } : {}), ...(data.optimizer ? { optimizer: data.optimizer } : {}),
     ...(data.gradClip !== undefined ? { gradClip: data.gradClip } : {}), ...(data.seed !== undefined ? { seed: data.seed } : {}),
+    ...(data.precision ? { precision: data.precision } : {}), ...(data.lossScaler ? { lossScaler: data.lossScaler } : {}),
+    ...(data.outDir ? { outDir: data.outDir } : {}), ...(data.resume ? { resume: true } : {}),
+    ...(data.checkpointEvery ? { checkpointEvery: data.checkpointEvery } : {}), ...(data.timeBudgetSeconds ? { timeBudgetSeconds: data.timeBudgetSeconds } : {}),
     onStep: (r) => losses.push(r.loss),
   });
   const { parameters, ...rest } = result;

@@ -1,16 +1,24 @@
 // Runs one rank of a parallel training job: builds the strategy from a ParallelSpec, feeds it its data, and reports throughput, memory and traffic.
+import { join } from 'node:path';
 import type { DecoderLM } from '@lmkit/model';
+import { loadCheckpoint, type TrainerState } from '../checkpoint/checkpoint.js';
+import { checkResume } from '../checkpoint/run-compat.js';
 import type { TokenDataset } from '../data/token-dataset.js';
 import { WindowSampler } from '../data/window-sampler.js';
 import { fromLmkitModel } from '../lmkit-model.js';
-import type { Objective } from '../objectives/objective.js';
+import { TrainError } from '../errors.js';
+import { countTargets, type Objective, type ObjectiveBatch } from '../objectives/objective.js';
 import type { AdamWOptions } from '../optim/adamw.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import { SeededRng } from '../rng.js';
 import { createSchedule, type ScheduleOptions } from '../schedule/lr-schedule.js';
+import type { Precision } from '../trainer.js';
 import { CommError, type Communicator } from './communicator.js';
 import { dataParallelDecoder } from './data-parallel-overlap.js';
 import { worldSizeOf, type ParallelSpec } from './parallel-spec.js';
 import { pipelineParallel } from './pipeline.js';
+import { halfFormatOf } from './internal/optimizer-step.js';
+import { saveFullCheckpoint } from './internal/run-checkpoint.js';
 import type { MemoryReport, ParallelStrategy } from './strategy.js';
 import { tensorParallel } from './tensor-parallel.js';
 import { zero } from './zero.js';
@@ -65,7 +73,7 @@ export interface ParallelTrainingOptions extends StrategyOptions {
   dataset: TokenDataset;
   /** The objective (causalLm() for decoders). Required. */
   objective: Objective;
-  /** Optimizer steps. Required. */
+  /** Optimizer steps (the run's total, counting resumed ones). Required. */
   steps: number;
   /** Global batch (sequences per step, across data-parallel ranks). Default 8. */
   batchSize?: number;
@@ -75,14 +83,50 @@ export interface ParallelTrainingOptions extends StrategyOptions {
   schedule?: Partial<ScheduleOptions>;
   /** Data seed. Default 1337. */
   seed?: number;
+  /** 'fp32', or 'bf16'/'fp16' with fp32 masters (fp16 with dynamic loss scaling agreed across ranks); data parallelism and ZeRO only. Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
+  /** Rank 0 writes `outDir/checkpoint` (the single-worker trainer's format) here; nothing is written without it. */
+  outDir?: string;
+  /** Continue from `outDir/checkpoint`, written by a parallel run of any layout or by `train()`. Default false. */
+  resume?: boolean;
+  /** Also checkpoint every this many steps; 0 = only at the end. Default 0. */
+  checkpointEvery?: number;
+  /** Stop after about this many seconds: rank 0 decides after each step and broadcasts it, so every rank stops after the same step (every rank must set it; rank 0's value counts); the schedule is fitted to the steps that fit, as `train()` does. */
+  timeBudgetSeconds?: number;
   /** Called after every step on every rank. */
-  onStep?: (record: { step: number; loss: number; lr: number; tokensPerSecond: number; bytesSent: number }) => void;
+  onStep?: (record: ParallelStepRecord) => void;
+}
+
+/** What {@link ParallelTrainingOptions.onStep} receives. */
+export interface ParallelStepRecord {
+  /** Global step number (continuing a resumed run). */
+  step: number;
+  /** This rank's loss. */
+  loss: number;
+  /** Learning rate of the step. */
+  lr: number;
+  /** Global tokens per second of this step. */
+  tokensPerSecond: number;
+  /** Payload bytes this rank has sent since training started. */
+  bytesSent: number;
+  /** Global gradient norm before clipping (NaN when skipped). */
+  gradNorm: number;
+  /** True when an fp16 overflow on some rank skipped the update everywhere. */
+  skipped?: boolean;
+  /** fp16 loss scale after the step. */
+  lossScale?: number;
 }
 
 /** What {@link runParallelTraining} returns on each rank. */
 export interface ParallelTrainingResult {
-  /** Steps run. */
+  /** Global steps completed (including resumed ones). */
   steps: number;
+  /** The step this run started from (0, or the checkpoint's). */
+  startStep: number;
+  /** True when the time budget ended the run (on every rank after the same step). */
+  stoppedByTime: boolean;
   /** Last loss (this rank's view; DP ranks see their own micro-batch). */
   loss: number;
   /** Global tokens per second over all steps after the first (warm-up). */
@@ -91,51 +135,161 @@ export interface ParallelTrainingResult {
   memory: MemoryReport;
   /** Mean payload bytes this rank sent per step. */
   bytesPerStep: number;
-  /** The trained parameters by name (gathered from every rank; identical on all ranks). */
+  /** The trained (fp32 master) parameters by name (gathered from every rank; identical on all ranks). */
   parameters: Map<string, Float32Array>;
+  /** The checkpoint directory, when `outDir` was given. */
+  checkpointDir?: string;
+  /** fp16 loss scale after the last step. */
+  lossScale?: number;
 }
 
 /**
- * Trains with `spec` as rank `comm.rank`: data-parallel replicas sample disjoint streams (seed
- * offset by replica) and each takes batchSize/dp sequences; the pipeline or tensor ranks of one
- * replica read the same batch. Ranks are laid out as rank = dpRank·(pp·tp) + model rank.
+ * Trains with `spec` as rank `comm.rank`. The data is the single-worker trainer's: every rank
+ * draws the global batch from one seeded stream and data-parallel replica d takes rows
+ * [d·B/dp, (d+1)·B/dp) (the pipeline or tensor ranks of one replica take the same rows), so
+ * dp = N trains on the same tokens as one worker with batch B, and the sampler state is one
+ * state. Ranks are laid out as rank = dpRank·(pp·tp) + model rank. With `outDir`, rank 0
+ * gathers the full state (masters, moments, loss scale, sampler, schedule) and writes it as
+ * `train()`'s checkpoint, so a run resumes on another layout or on one worker and back.
  * Every rank must call it with the same options.
  *
  * @example
  * const comm = await tcpCommunicator(resolveDistEnv());
- * await runParallelTraining({ comm, spec: parseParallelSpec('dp=2'), model, dataset, objective: causalLm(), steps: 100 });
+ * await runParallelTraining({ comm, spec: parseParallelSpec('dp=2,zero=2'), model, dataset, objective: causalLm(), steps: 100, precision: 'bf16', outDir: 'out' });
  */
 export async function runParallelTraining(options: ParallelTrainingOptions): Promise<ParallelTrainingResult> {
   const { comm, spec, dataset, objective } = options;
   const B = options.batchSize ?? 8;
   const T = options.seqLen ?? 128;
   const seed = options.seed ?? 1337;
+  const precision = options.precision ?? 'fp32';
+  const format = halfFormatOf(precision);
+  const ckptEvery = options.checkpointEvery ?? 0;
+  if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new TrainError('TRAIN_BAD_CONFIG', `steps: must be a positive integer, got ${options.steps}`, { details: { field: 'steps' } });
   if (B % spec.dp !== 0) throw new CommError('TRAIN_COMM_BAD_ARGS', `batch size ${B} does not split over dp=${spec.dp}`, { hint: 'use a batch size that is a multiple of dp' });
+  const dataParallelOnly = spec.pp === 1 && spec.tp === 1;
+  if (!dataParallelOnly && precision !== 'fp32') {
+    throw new TrainError('TRAIN_BAD_CONFIG', `precision ${precision} is not supported with pp=${spec.pp}, tp=${spec.tp} yet: the pipeline and tensor-parallel strategies keep fp32 weights`, { hint: 'use fp32, or dp (with any ZeRO stage) only', details: { field: 'precision' } });
+  }
+  if (options.resume && !options.outDir) throw new TrainError('TRAIN_BAD_CONFIG', 'resume needs outDir (the checkpoint is read from outDir/checkpoint)', { details: { field: 'outDir' } });
   const localB = B / spec.dp;
-  const dpRank = spec.dp > 1 ? Math.floor(comm.rank / (spec.pp * spec.tp)) : 0; // NOTE: model-parallel ranks of one replica read the same batch
-  const windowLength = objective.windowLength(T);
-  const sampler = new WindowSampler(dataset.train, windowLength, { seed: seed + 7919 * dpRank, what: `${dataset.dir} (train)` });
-  const rng = new SeededRng((seed ^ 0x5eed) + dpRank);
-  const strategy = await createStrategy(comm, options.model, spec, options);
-  const schedule = createSchedule({ ...options.schedule, totalSteps: options.schedule?.totalSteps ?? options.steps });
+  const dpRank = spec.dp > 1 ? Math.floor(comm.rank / (spec.pp * spec.tp)) : 0; // NOTE: model-parallel ranks of one replica read the same rows
+  const sampler = new WindowSampler(dataset.train, objective.windowLength(T), { seed, what: `${dataset.dir} (train)` });
+  let rng = new SeededRng(seed ^ 0x5eed);
+  const strategy = dataParallelOnly ? await dataParallelStrategy(comm, options.model, spec, options) : await createStrategy(comm, options.model, spec, options);
+  const ckptDir = options.outDir ? join(options.outDir, 'checkpoint') : undefined;
+  if (ckptDir && (!strategy.exportState || !strategy.importState)) {
+    throw new TrainError('TRAIN_BAD_CONFIG', `the ${strategy.name} strategy cannot gather its optimizer state for a checkpoint yet`, { hint: 'train without outDir/resume (and save fullParameters()), or use dp with any ZeRO stage', details: { field: 'outDir' } });
+  }
+  const runInfo = { objective: objective.name, precision, batchSize: B, seqLen: T, gradAccumSteps: 1, steps: options.steps, seed, parallel: { dp: spec.dp, pp: spec.pp, tp: spec.tp, zero: spec.zero } };
+  let schedule = createSchedule({ ...options.schedule, totalSteps: options.schedule?.totalSteps ?? options.steps });
+  let step = 0;
+  let tokens = 0;
+  let elapsedBefore = 0;
+  if (options.resume && ckptDir) {
+    const ck = await loadCheckpoint(ckptDir); // NOTE: every rank reads it and takes its shard
+    schedule = checkResume(ck, runInfo, options.steps);
+    await strategy.importState!({ master: ck.master, optimizer: ck.optimizer, ...(ck.state.scaler ? { scaler: ck.state.scaler } : {}) });
+    sampler.loadState(ck.state.sampler);
+    rng = SeededRng.fromState(ck.state.objectiveRng);
+    step = ck.state.step;
+    tokens = ck.state.tokens;
+    elapsedBefore = ck.state.elapsedSeconds;
+  }
+  const startStep = step;
+  const totalSteps = (): number => Math.max(step, Math.min(options.steps, schedule.options.totalSteps));
   comm.resetStats();
-  let loss = NaN;
+  const started = performance.now();
+  let warmedAt = started;
+  let lastLoss = NaN;
+  let lastScale: number | undefined;
+
+  const checkpoint = async (): Promise<void> => {
+    if (!ckptDir) return;
+    const full = await strategy.exportState!();
+    if (comm.rank === 0) {
+      const state: TrainerState = {
+        format: 'lmkit-trainer-state', version: 1, step, tokens, elapsedSeconds: elapsedBefore + (performance.now() - started) / 1000,
+        schedule: schedule.options, sampler: sampler.state(), objectiveRng: rng.state(), run: runInfo,
+        ...(full.scaler ? { scaler: full.scaler } : {}),
+        ...(Number.isFinite(lastLoss) ? { lastLoss } : {}),
+      };
+      await saveFullCheckpoint(ckptDir, options.model, full, state, format);
+    }
+    await comm.barrier(); // NOTE: no rank returns before the checkpoint is on disk
+  };
+  /** Rank 0's verdict after a step, broadcast: [stop now, fitted total steps or 0]. */
+  const timeVerdict = async (): Promise<boolean> => {
+    const budget = options.timeBudgetSeconds;
+    if (!budget) return false;
+    const verdict = new Float64Array(2);
+    if (comm.rank === 0) {
+      const now = performance.now();
+      if (step - startStep === 2) warmedAt = now;
+      if (step - startStep === 8 && !options.resume) {
+        // NOTE: fitted from steps 3–8 as train() does (the first two pay for JIT and start-up).
+        const perStep = (now - warmedAt) / 1000 / 6;
+        verdict[1] = Math.max(step + 1, Math.min(options.steps, step + Math.floor((budget - (now - started) / 1000) / perStep)));
+      }
+      verdict[0] = (now - started) / 1000 >= budget ? 1 : 0;
+    }
+    await comm.broadcast(verdict, 0);
+    if (verdict[1] > 0) schedule = createSchedule({ ...schedule.options, totalSteps: verdict[1], warmupSteps: Math.min(schedule.options.warmupSteps, verdict[1]) });
+    return verdict[0] > 0;
+  };
+
   let timed = 0;
   let timedSteps = 0;
-  for (let step = 0; step < options.steps; step++) {
+  let stoppedByTime = false;
+  while (step < totalSteps()) {
     const t0 = performance.now();
     const lr = schedule.at(step);
-    const batch = objective.makeBatch(sampler.next(localB), localB, T, rng);
-    loss = (await strategy.step([batch], lr)).loss;
+    const global = objective.makeBatch(sampler.next(B), B, T, rng);
+    const res = await strategy.step([rowsOf(global, dpRank * localB, (dpRank + 1) * localB)], lr);
+    step += 1;
+    tokens += B * T;
+    lastLoss = res.loss;
+    lastScale = res.lossScale;
     const dt = (performance.now() - t0) / 1000;
-    if (step > 0 || options.steps === 1) {
+    if (step - startStep > 1 || options.steps - startStep === 1) {
       timed += dt;
       timedSteps++;
     }
-    options.onStep?.({ step: step + 1, loss, lr, tokensPerSecond: (B * T) / dt, bytesSent: comm.bytesSent() });
+    options.onStep?.({ step, loss: res.loss, lr, tokensPerSecond: (B * T) / dt, bytesSent: comm.bytesSent(), gradNorm: res.gradNorm, ...(res.skipped ? { skipped: true } : {}), ...(res.lossScale !== undefined ? { lossScale: res.lossScale } : {}) });
+    const last = step >= totalSteps();
+    if (await timeVerdict() && !last) {
+      stoppedByTime = true;
+      break;
+    }
+    if (ckptEvery > 0 && step % ckptEvery === 0 && !last) await checkpoint();
   }
-  const bytesPerStep = comm.bytesSent() / options.steps;
+  const ran = Math.max(1, step - startStep);
+  const bytesPerStep = comm.bytesSent() / ran;
+  await checkpoint();
   const memory = strategy.memory();
   const parameters = await strategy.fullParameters();
-  return { steps: options.steps, loss, tokensPerSecond: timedSteps > 0 ? (B * T * timedSteps) / timed : NaN, memory, bytesPerStep, parameters };
+  return {
+    steps: step, startStep, stoppedByTime, loss: lastLoss, tokensPerSecond: timedSteps > 0 ? (B * T * timedSteps) / timed : NaN, memory, bytesPerStep, parameters,
+    ...(ckptDir ? { checkpointDir: ckptDir } : {}), ...(lastScale !== undefined ? { lossScale: lastScale } : {}),
+  };
+}
+
+/** Rows [from, to) of a batch. */
+function rowsOf(b: ObjectiveBatch, from: number, to: number): ObjectiveBatch {
+  if (from === 0 && to === b.batchSize) return b;
+  const T = b.seqLen;
+  const targets = b.targets.slice(from * T, to * T);
+  return { inputIds: b.inputIds.slice(from * T, to * T), targets, batchSize: to - from, seqLen: T, targetCount: countTargets(targets) };
+}
+
+/**
+ * The data-parallel strategy of a dp-only spec with every option (precision and loss scaling
+ * included); the same choice as {@link createStrategy} makes for pp = tp = 1.
+ */
+async function dataParallelStrategy(comm: Communicator, model: DecoderLM, spec: ParallelSpec, o: ParallelTrainingOptions): Promise<ParallelStrategy> {
+  if (worldSizeOf(spec) !== comm.worldSize) return createStrategy(comm, model, spec, o); // NOTE: its error names the mismatch
+  const options = { ...(o.optimizer ? { optimizer: o.optimizer } : {}), ...(o.gradClip !== undefined ? { gradClip: o.gradClip } : {}), precision: o.precision ?? 'fp32', ...(o.lossScaler ? { lossScaler: o.lossScaler } : {}) };
+  if (spec.zero === 3) return fullyShardedDecoder(comm, model, options);
+  if (spec.zero === 1 || spec.zero === 2) return zero(comm, fromLmkitModel(model), { stage: spec.zero, ...options });
+  return dataParallelDecoder(comm, model, options);
 }
