@@ -29,6 +29,10 @@ export { quantize, dequantize, dequantizeRow, quantizedBytes, QK, type QuantForm
 export { quantizedMatmul, quantizedMatmulJs, type QuantKernel } from './quant/matmul.js';
 export { quantKernelInfo } from './quant/wasm-kernels.js';
 
+// Calibrated quantization (GPTQ into q8_0 / q4_0 blocks)
+export { gptqQuantize, type GptqOptions, type GptqResult, type GptqLayerReport } from './quant/gptq.js';
+export { gptqQuantizeMatrix, type GptqMatrixOptions, type GptqMatrixResult } from './quant/gptq-matrix.js';
+
 // Evaluation
 export { evaluate, type SequenceScorer, type EvalOptions, type EvalResult } from './eval.js';
 

@@ -1,0 +1,148 @@
+// GPTQ (Frantar et al. 2022) for one weight matrix into ggml's q8_0/q4_0 blocks: quantize columns in order, pushing each error onto the rest via H⁻¹.
+import { roundF16 } from '@lmkit/tensor';
+import { InferError } from '../errors.js';
+import { QK, type QuantFormat, type QuantizedMatrix } from './formats.js';
+import { inverseHessianFactor } from './gptq-hessian.js';
+
+/** Options of {@link gptqQuantizeMatrix}. */
+export interface GptqMatrixOptions {
+  /** Block format to produce. */
+  format: QuantFormat;
+  /** Dampening λ: λ·mean(diag H) is added to H's diagonal. Default 0.01 (the paper's). */
+  damp?: number;
+  /** Columns per lazy batch update (a multiple of 32). Default 128 (the paper's). */
+  blockSize?: number;
+}
+
+/** What {@link gptqQuantizeMatrix} produced. */
+export interface GptqMatrixResult {
+  /** The quantized matrix: ordinary ggml blocks, readable by every q8_0/q4_0 reader. */
+  q: QuantizedMatrix;
+  /**
+   * The dequantized weights (rows, cols), codes × scales. Each block holds at least one extreme code, so
+   * plain {@link quantize} of these values gives back exactly `q` (how GGUF export keeps the GPTQ codes).
+   */
+  dequantized: Float32Array;
+  /** The paper's loss: Σ (w − q)² / (2·[H⁻¹]_ii) over all weights, the predicted rise of ½·tr(ΔW·H·ΔWᵀ). */
+  loss: number;
+  /** Dampening used (larger than asked when H needed it). */
+  damp: number;
+  /** Inputs that were always zero on the calibration data (their weights are set to 0, as in the paper). */
+  deadInputs: number;
+}
+
+/** A block's scale as ggml's own quantizer picks it, and the element it takes from. */
+interface BlockScale {
+  d: number;
+  /** Column (absolute) of the element that fixed the scale, or -1 when d = 0. */
+  pin: number;
+  /** The extreme code that element gets: ±127 for q8_0, −8 for q4_0. */
+  pinCode: number;
+}
+
+function blockScale(w: Float64Array, start: number, end: number, rowStart: number, format: QuantFormat): BlockScale {
+  if (format === 'q8_0') {
+    let amax = 0;
+    let at = -1;
+    for (let j = start; j < end; j++) {
+      const a = Math.abs(w[rowStart + j]);
+      if (a > amax) (amax = a), (at = j);
+    }
+    const d = roundF16(amax / 127);
+    return d === 0 ? { d: 0, pin: -1, pinCode: 0 } : { d, pin: at, pinCode: w[rowStart + at] > 0 ? 127 : -127 };
+  }
+  // ggml q4_0: d = (signed value of largest magnitude) / −8, so that value is exactly code −8.
+  let max = 0;
+  let at = -1;
+  for (let j = start; j < end; j++) {
+    const x = w[rowStart + j];
+    if (Math.abs(x) > Math.abs(max)) (max = x), (at = j);
+  }
+  const d = roundF16(max / -8);
+  return d === 0 ? { d: 0, pin: -1, pinCode: 0 } : { d, pin: at, pinCode: -8 };
+}
+
+/** Nearest code of `x` with the inverse scale `id`, rounded exactly as formats.ts does. */
+function nearestCode(x: number, id: number, format: QuantFormat): number {
+  if (format === 'q8_0') return Math.max(-127, Math.min(127, Math.round(x * id)));
+  return Math.min(15, Math.max(0, Math.trunc(x * id + 8.5))) - 8;
+}
+
+/**
+ * Quantizes a row-major (rows, cols) weight (a Linear's (out, in)) with GPTQ given the layer Hessian
+ * `hessian` = 2·XXᵀ/n over its calibration inputs X (cols, n), row-major (cols, cols).
+ *
+ * Columns are quantized in order. At each block of 32 the scale is chosen from the block's current
+ * (error-updated) weights exactly as ggml would (amax/127 for q8_0, max/−8 for q4_0), and the element
+ * that set it gets the extreme code; every other weight takes its nearest code. Each column's error,
+ * divided by [U]_ii, is pushed onto the later columns of its batch through the rows of U (H⁻¹ = UᵀU),
+ * and a batch's errors onto the columns after it in one lazy update (blockSize columns, as in the paper).
+ * With H ∝ I no error moves and the result is plain round-to-nearest.
+ */
+export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: number, hessian: Float64Array, options: GptqMatrixOptions): GptqMatrixResult {
+  const { format } = options;
+  const batch = options.blockSize ?? 128;
+  if (weight.length !== rows * cols) throw new InferError('INFER_BAD_SHAPE', `gptq: the weight has ${weight.length} values, expected rows×cols = ${rows}×${cols}`);
+  if (!(Number.isInteger(batch) && batch > 0 && batch % QK === 0)) {
+    throw new InferError('INFER_BAD_CONFIG', `gptq: blockSize must be a positive multiple of ${QK}, got ${batch}`, { hint: 'the paper uses 128' });
+  }
+  const factor = inverseHessianFactor(hessian, cols, options.damp ?? 0.01);
+  const u = factor.u;
+  const w = Float64Array.from(weight);
+  for (const i of factor.dead) for (let r = 0; r < rows; r++) w[r * cols + i] = 0;
+
+  const bpr = Math.ceil(cols / QK);
+  const scales = new Float32Array(rows * bpr);
+  const qs = format === 'q8_0' ? new Int8Array(rows * bpr * QK) : new Uint8Array(rows * bpr * (QK / 2)).fill(0x88); // q4_0 padding = code 0 (value 0)
+  const dequantized = new Float32Array(rows * cols);
+  const err = new Float64Array(rows * batch);
+  let loss = 0;
+
+  for (let i1 = 0; i1 < cols; i1 += batch) {
+    const i2 = Math.min(i1 + batch, cols);
+    for (let r = 0; r < rows; r++) {
+      const ro = r * cols;
+      let scale: BlockScale = { d: 0, pin: -1, pinCode: 0 };
+      let id = 0;
+      for (let i = i1; i < i2; i++) {
+        const b = (i / QK) | 0;
+        if (i % QK === 0) {
+          scale = blockScale(w, i, Math.min(i + QK, cols), ro, format);
+          id = scale.d === 0 ? 0 : 1 / scale.d;
+          scales[r * bpr + b] = scale.d;
+        }
+        const x = w[ro + i];
+        const code = (i === scale.pin ? scale.pinCode : nearestCode(x, id, format)) | 0; // | 0: no −0 codes
+        const value = code * scale.d;
+        const j = i % QK;
+        const bi = r * bpr + b;
+        if (format === 'q8_0') (qs as Int8Array)[bi * QK + j] = code;
+        else {
+          const at = bi * (QK / 2) + (j % (QK / 2));
+          const nibble = code + 8;
+          qs[at] = j < QK / 2 ? (qs[at] & 0xf0) | nibble : (qs[at] & 0x0f) | (nibble << 4);
+        }
+        dequantized[ro + i] = value;
+        const uii = u[i * cols + i];
+        const e = (x - value) / uii;
+        loss += (e * e) / 2;
+        err[r * batch + (i - i1)] = e;
+        if (e === 0) continue;
+        const ui = i * cols;
+        for (let k = i + 1; k < i2; k++) w[ro + k] -= e * u[ui + k];
+      }
+    }
+    if (i2 === cols) continue;
+    // Lazy batch update: W[:, i2:] −= Err · U[i1:i2, i2:].
+    for (let r = 0; r < rows; r++) {
+      const ro = r * cols;
+      for (let k = 0; k < i2 - i1; k++) {
+        const e = err[r * batch + k];
+        if (e === 0) continue;
+        const uk = (i1 + k) * cols;
+        for (let c = i2; c < cols; c++) w[ro + c] -= e * u[uk + c];
+      }
+    }
+  }
+  return { q: { format, rows, cols, blocksPerRow: bpr, scales, qs }, dequantized, loss, damp: factor.damp, deadInputs: factor.dead.length };
+}

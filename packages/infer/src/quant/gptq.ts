@@ -1,0 +1,247 @@
+// Calibrated GPTQ quantization of a whole DecoderLM, layer by layer, each layer seeing the inputs the already-quantized layers produce.
+import { createProgress, type ProgressMode } from '@lmkit/core';
+import { Linear, type Block, type DecoderLM, type Module } from '@lmkit/model';
+import { createRng, matmul, noGrad, reshape, scope, tensor, type Tensor } from '@lmkit/tensor';
+import { InferError } from '../errors.js';
+import { dequantize, QK, quantize, type QuantFormat, type QuantizedMatrix } from './formats.js';
+import { gptqQuantizeMatrix } from './gptq-matrix.js';
+
+/** Options of {@link gptqQuantize}. */
+export interface GptqOptions {
+  /** Block format. Default 'q4_0'. */
+  format?: QuantFormat;
+  /** Calibration sequences, drawn at random offsets of the calibration ids. Default 128 (the paper's). */
+  samples?: number;
+  /** Tokens per calibration sequence (at most the context). Default min(256, context). */
+  seqLen?: number;
+  /** Dampening λ (fraction of mean(diag H) added to the diagonal). Default 0.01. */
+  damp?: number;
+  /** Columns per lazy batch update, a multiple of 32. Default 128. */
+  blockSize?: number;
+  /** Seed of the sequence offsets. Default 0. */
+  seed?: number;
+  /** Sequences per forward pass (memory vs. speed). Default 8. */
+  batchSize?: number;
+  /** Progress display (layer i of n). Default 'auto'. */
+  progress?: ProgressMode;
+}
+
+/** How one weight matrix was quantized. */
+export interface GptqLayerReport {
+  /** Linear path (`blocks.0.attn.qkv`, `head`). */
+  name: string;
+  rows: number;
+  cols: number;
+  /** 'gptq', or 'rtn' (round-to-nearest) for a layer that saw no calibration tokens (an unrouted expert) or the tied embedding. */
+  method: 'gptq' | 'rtn';
+  /** Calibration tokens that reached the layer. */
+  tokens: number;
+  /** The paper's loss Σ (w − q)² / (2·[H⁻¹]_ii) (0 for 'rtn'). */
+  loss: number;
+  /** Dampening used. */
+  damp: number;
+  /** Inputs that were zero on every calibration token. */
+  deadInputs: number;
+}
+
+/** What {@link gptqQuantize} produced. */
+export interface GptqResult {
+  format: QuantFormat;
+  /** Quantized weights by Linear path (`head` too), as {@link fromDecoderLM}'s `prequantized` takes them. */
+  quantized: Map<string, QuantizedMatrix>;
+  /** One report per quantized matrix, in order. */
+  layers: GptqLayerReport[];
+  /** Calibration sequences × tokens per sequence. */
+  sequences: number;
+  seqLen: number;
+}
+
+function linearsOf(module: Module, prefix: string, out: Array<[string, Linear]> = []): Array<[string, Linear]> {
+  if (module instanceof Linear) out.push([prefix, module]);
+  for (const [name, child] of module.namedChildren()) linearsOf(child, `${prefix}.${name}`, out);
+  return out;
+}
+
+/** Activations kept between layers: one (b, T, C) array per batch of sequences. */
+interface Chunk {
+  data: Float32Array;
+  shape: [number, number, number];
+}
+
+/** Running Σ xxᵀ over a layer's inputs, summed in float64 from f32 GEMM partial sums. */
+class HessianSum {
+  readonly sum: Float64Array;
+  tokens = 0;
+  constructor(readonly n: number) {
+    this.sum = new Float64Array(n * n);
+  }
+  add(x: Tensor): void {
+    const rows = x.size / this.n;
+    const x2 = reshape(x, [rows, this.n]);
+    const g = matmul(x2, x2, { transA: true }).data() as Float32Array; // (n, n) = XᵀX
+    for (let i = 0; i < g.length; i++) this.sum[i] += g[i];
+    this.tokens += rows;
+  }
+  /** H = 2·Σxxᵀ / tokens. */
+  hessian(): Float64Array {
+    const scale = 2 / this.tokens;
+    return this.sum.map((v) => v * scale);
+  }
+}
+
+function calibrationWindows(ids: ArrayLike<number>, samples: number, seqLen: number, vocab: number, seed: number): Int32Array[] {
+  for (let i = 0; i < ids.length; i++) {
+    const t = ids[i];
+    if (!(Number.isInteger(t) && t >= 0 && t < vocab)) throw new InferError('INFER_BAD_TOKEN', `gptq: calibration token ${t} at position ${i} is outside the vocabulary (${vocab})`, { hint: 'calibrate on shards made with the model\'s tokenizer' });
+  }
+  const rng = createRng(seed);
+  return Array.from({ length: samples }, () => {
+    const start = rng.int(ids.length - seqLen + 1);
+    return Int32Array.from({ length: seqLen }, (_, j) => ids[start + j]);
+  });
+}
+
+/**
+ * GPTQ-quantizes every Linear layer of `model` (and an untied LM head) to q8_0/q4_0 on calibration
+ * token ids (e.g. a training shard), block by block: each layer's Hessian 2XXᵀ/n comes from the
+ * inputs produced by the layers already quantized before it (within a block too, in forward order).
+ *
+ * The model is changed in place to what the quantized file holds: every quantized weight is replaced by
+ * its dequantized values, and the token embedding (with a tied head) by its round-to-nearest values.
+ * Since each GPTQ block keeps an extreme code, {@link saveGgufModel} writes exactly these codes.
+ * Layers whose input width is not a multiple of 32 stay f32, as in GGUF export.
+ *
+ * @example
+ * const result = gptqQuantize(model, trainTokens, { format: 'q4_0', samples: 64 });
+ * await saveGgufModel(model, 'out/model.gguf', 'q4_0', tokenizer);
+ */
+export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>, options: GptqOptions = {}): GptqResult {
+  const format = options.format ?? 'q4_0';
+  const samples = options.samples ?? 128;
+  const batchSize = options.batchSize ?? 8;
+  const spec = model.spec;
+  const seqLen = Math.min(options.seqLen ?? Math.min(256, spec.maxPositions), calibrationIds.length);
+  if (format !== 'q8_0' && format !== 'q4_0') throw new InferError('INFER_BAD_CONFIG', `gptq: format must be q8_0 or q4_0, got "${String(format)}"`);
+  if (!(Number.isInteger(samples) && samples >= 1)) throw new InferError('INFER_BAD_CONFIG', `gptq: samples must be a positive integer, got ${samples}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new InferError('INFER_BAD_CONFIG', `gptq: batchSize must be a positive integer, got ${batchSize}`);
+  if (seqLen < 1) throw new InferError('INFER_EMPTY_DATA', 'gptq: no calibration tokens', { hint: 'give a shard with training-like text' });
+  if (seqLen > spec.maxPositions) throw new InferError('INFER_BAD_CONFIG', `gptq: seqLen ${seqLen} exceeds the context ${spec.maxPositions}`);
+  const windows = calibrationWindows(calibrationIds, samples, seqLen, spec.realVocabSize, options.seed ?? 0);
+  model.eval();
+
+  const quantized = new Map<string, QuantizedMatrix>();
+  const layers: GptqLayerReport[] = [];
+  const C = spec.dModel;
+  const embedW = model.embed.weight;
+  if (C % QK === 0) {
+    // The file stores the embedding round-to-nearest; calibrate on what the quantized model will see.
+    const q = quantize(embedW.data() as Float32Array, spec.vocabSize, C, format);
+    model.setParameter('embed.weight', tensor(dequantize(q), [spec.vocabSize, C]));
+    if (!model.head) {
+      quantized.set('head', q);
+      layers.push({ name: 'head', rows: spec.vocabSize, cols: C, method: 'rtn', tokens: 0, loss: 0, damp: 0, deadInputs: 0 });
+    }
+  }
+
+  const blocks = model.blocks.items;
+  const work = blocks.flatMap((block, l) => linearsOf(block, `blocks.${l}`).filter(([, lin]) => lin.inFeatures % QK === 0));
+  const total = work.length + (model.head && C % QK === 0 ? 1 : 0);
+  const progress = createProgress({ label: 'gptq', total, unit: 'layer', mode: options.progress ?? 'auto' });
+
+  const quantizeLinear = (name: string, linear: Linear, h: HessianSum): void => {
+    const rows = linear.outFeatures;
+    const cols = linear.inFeatures;
+    const w = linear.weight.data() as Float32Array;
+    let report: GptqLayerReport;
+    let q: QuantizedMatrix;
+    let values: Float32Array;
+    if (h.tokens === 0) {
+      q = quantize(w, rows, cols, format);
+      values = dequantize(q);
+      report = { name, rows, cols, method: 'rtn', tokens: 0, loss: 0, damp: 0, deadInputs: 0 };
+    } else {
+      const g = gptqQuantizeMatrix(w, rows, cols, h.hessian(), { format, ...(options.damp === undefined ? {} : { damp: options.damp }), ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }) });
+      q = g.q;
+      values = g.dequantized;
+      report = { name, rows, cols, method: 'gptq', tokens: h.tokens, loss: g.loss, damp: g.damp, deadInputs: g.deadInputs };
+    }
+    model.setParameter(`${name}.weight`, tensor(values, [rows, cols]));
+    quantized.set(name, q);
+    layers.push(report);
+    progress.tick(1, { layer: name });
+  };
+
+  noGrad(() => {
+    let chunks = blockInputs(model, windows, batchSize);
+    blocks.forEach((block, l) => {
+      for (const [name, linear] of work.filter(([n]) => n.startsWith(`blocks.${l}.`))) {
+        const h = new HessianSum(linear.inFeatures);
+        withInputHook(linear, (x) => h.add(x), () => {
+          for (const c of chunks) scope(() => void block.forward(tensor(c.data, c.shape), { positionOffset: 0 }));
+        });
+        quantizeLinear(name, linear, h);
+      }
+      chunks = chunks.map((c) => runBlock(block, c));
+    });
+    if (model.head && C % QK === 0) {
+      const h = new HessianSum(C);
+      for (const c of chunks) scope(() => h.add(model.normF.forward(tensor(c.data, c.shape))));
+      quantizeLinear('head', model.head, h);
+    }
+  });
+  progress.stop();
+  return { format, quantized, layers, sequences: windows.length, seqLen };
+}
+
+function runBlock(block: Block, c: Chunk): Chunk {
+  return scope(() => ({ data: Float32Array.from(block.forward(tensor(c.data, c.shape), { positionOffset: 0 }).data() as Float32Array), shape: c.shape }));
+}
+
+/** Runs `body` while `linear` reports each input to `onInput`, then restores its own forward. */
+function withInputHook(linear: Linear, onInput: (x: Tensor) => void, body: () => void): void {
+  const own = Object.getOwnPropertyDescriptor(linear, 'forward');
+  const previous = linear.forward;
+  linear.forward = (x: Tensor) => {
+    onInput(x);
+    return previous.call(linear, x);
+  };
+  try {
+    body();
+  } finally {
+    if (own) Object.defineProperty(linear, 'forward', own);
+    else delete (linear as { forward?: unknown }).forward;
+  }
+}
+
+/** The inputs of the first block for every batch of windows (the embeddings, as the model computes them). */
+function blockInputs(model: DecoderLM, windows: Int32Array[], batchSize: number): Chunk[] {
+  const blocks = model.blocks.items;
+  const chunks: Chunk[] = [];
+  // NOTE: every block passes its input through untouched, so hiddenStates yields the embedding output to block 0.
+  const saved = blocks.map((b) => Object.getOwnPropertyDescriptor(b, 'forward'));
+  const seen: { input: Chunk | null } = { input: null };
+  blocks.forEach((b, i) => {
+    b.forward = (x: Tensor) => {
+      if (i === 0) seen.input = { data: Float32Array.from(x.data() as Float32Array), shape: [...x.shape] as [number, number, number] };
+      return x;
+    };
+  });
+  try {
+    for (let s = 0; s < windows.length; s += batchSize) {
+      const batch = windows.slice(s, s + batchSize);
+      const T = batch[0].length;
+      const ids = new Int32Array(batch.length * T);
+      batch.forEach((w, i) => ids.set(w, i * T));
+      scope(() => void model.hiddenStates(tensor(ids, [batch.length, T], { dtype: 'i32' })));
+      if (!seen.input) throw new InferError('INFER_UNSUPPORTED_MODEL', 'gptq: the model did not run its first block');
+      chunks.push(seen.input);
+    }
+  } finally {
+    blocks.forEach((b, i) => {
+      const own = saved[i];
+      if (own) Object.defineProperty(b, 'forward', own);
+      else delete (b as { forward?: unknown }).forward;
+    });
+  }
+  return chunks;
+}
