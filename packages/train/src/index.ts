@@ -49,7 +49,7 @@ export {
 } from './run-config.js';
 export { runTraining, type RunTrainingOptions, type RunTrainingResult } from './run.js';
 
-// Parallelism: communicators (threads, tcp), launch environment, strategies (DDP, ZeRO 1-3, pipeline, tensor parallel)
+// Parallelism: communicators (threads, tcp), launch environment, strategies (DDP, ZeRO 1-3, pipeline, tensor parallel with vocab-parallel embedding and loss, 3D)
 export { CommError, chunkRange, type Communicator, type CommErrorCode, type FloatArray, type ReduceOp, type BackendName } from './parallel/communicator.js';
 export { createThreadGroup, abortThreadGroup, threadsCommunicator, runInProcess, spawnThreads, joinThreadGroup, type ThreadGroup, type ThreadGroupOptions } from './parallel/comm/threads.js';
 export { tcpCommunicator, type TcpOptions } from './parallel/comm/tcp.js';
@@ -62,7 +62,10 @@ export { zero, type ZeroOptions } from './parallel/zero.js';
 export { fullyShardedDecoder, type FullyShardedOptions } from './parallel/zero3.js';
 export { pipelineSchedule, simulateSchedule, measuredBubble, stageOpCosts, type OpCost, type PipeOp, type ScheduleKind as PipelineScheduleKind, type ScheduleSimulation } from './parallel/pipeline-schedule.js';
 export { pipelineParallel, type PipelineOptions, type PipelineStrategy } from './parallel/pipeline.js';
-export { tensorParallel, type TensorParallelOptions } from './parallel/tensor-parallel.js';
+export { tensorParallel, type TensorParallelOptions, type TensorParallelStrategy } from './parallel/tensor-parallel.js';
+export { vocabRange, vocabParallelLookup, vocabParallelCrossEntropy, type VocabParallelLoss, type VocabParallelLossOptions } from './parallel/vocab-parallel.js';
+export { megatronStage, type MegatronStageOptions } from './parallel/megatron-stage.js';
+export { denseStage, type ModelStage, type StageMicro, type StageParam, type DenseStageOptions } from './parallel/model-stage.js';
 export { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel/parallel-spec.js';
 export { createStrategy, runParallelTraining, type StrategyOptions, type ParallelTrainingOptions, type ParallelTrainingResult } from './parallel/parallel-training.js';
 export { runParallelThreads, threadRankMain, type ParallelThreadsOptions, type ThreadRankResult } from './parallel/parallel-threads.js';

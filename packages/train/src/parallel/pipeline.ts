@@ -1,12 +1,14 @@
 // Pipeline parallelism for an @lmkit/model decoder: contiguous block ranges per rank, activations and their gradients sent point to point, GPipe or 1F1B micro-batch schedules.
 import type { DecoderLM } from '@lmkit/model';
-import { add, crossEntropy, matmul, mul, reshape, scope, slice, tensor, type Tensor } from '@lmkit/tensor';
+import type { Tensor } from '@lmkit/tensor';
 import { assertCheckpointable } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
 import { AdamW, type AdamWOptions } from '../optim/adamw.js';
 import { CommError, type Communicator } from './communicator.js';
 import { pipelineSchedule, type PipeOp, type ScheduleKind } from './pipeline-schedule.js';
 import { allReduceGradients } from './data-parallel.js';
+import { megatronStage } from './megatron-stage.js';
+import { denseStage, type StageMicro, type StageParam } from './model-stage.js';
 import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link pipelineParallel}. */
@@ -19,8 +21,12 @@ export interface PipelineOptions {
   optimizer?: AdamWOptions;
   /** Global gradient-norm clip; 0 disables. Default 1.0. */
   gradClip?: number;
-  /** The data-parallel group of this rank (2D parallelism): gradients are averaged over it before the step. Default none. */
+  /** The data-parallel group of this rank (2D/3D parallelism): gradients are averaged over it before the step. Default none. */
   dataParallel?: Communicator;
+  /** The tensor-parallel group of this rank (3D: pp × tp): each stage is split Megatron-style over it. Default none. */
+  tensorParallel?: Communicator;
+  /** With tensorParallel: split the embedding and the head by vocabulary rows and compute the loss on split logits. Default true. */
+  vocabParallel?: boolean;
 }
 
 /** A pipeline strategy that also reports the op timeline of its last step. */
@@ -31,6 +37,8 @@ export interface PipelineStrategy extends ParallelStrategy {
   lastTimeline(): { start: number; end: number; op: PipeOp }[];
   /** The most micro-batches whose activations this stage held at once in the last step (GPipe: m; 1F1B: ≤ p − s). */
   peakActivations(): number;
+  /** The dense gradients the last step applied (after data-parallel averaging, the tied-embedding sum and clipping), gathered like fullParameters. */
+  lastGradients(): Promise<Map<string, Float32Array>>;
 }
 
 /**
@@ -39,7 +47,9 @@ export interface PipelineStrategy extends ParallelStrategy {
  * the GPipe or 1F1B schedule (see {@link pipelineSchedule}); forward activations (B/m, T, C)
  * go to rank s+1 and their gradients come back. A tied embedding lives on the first and last
  * ranks, whose gradients are summed between them (as Megatron does). Gradients equal the
- * sequential model's over the whole batch.
+ * sequential model's over the whole batch. With `tensorParallel` (3D), every stage is itself
+ * split over its tensor-parallel group ({@link megatronStage}) and `comm` links the matching
+ * tensor-parallel ranks of adjacent stages.
  *
  * @example
  * const pp = await pipelineParallel(comm, model, { schedule: '1f1b', microBatches: 8 });
@@ -59,28 +69,40 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
   const isFirst = s === 0;
   const isLast = s === p - 1;
   const tied = model.head === null;
+  const tp = options.tensorParallel && options.tensorParallel.worldSize > 1 ? options.tensorParallel : null;
   const named = model.namedParameters();
-  // Parameters this stage owns (and updates).
-  const mine = new Set<Tensor>();
-  for (let i = first; i < end; i++) for (const t of model.blocks.items[i].parameters()) mine.add(t);
-  if (isFirst) for (const t of [model.embed, ...(model.pos ? [model.pos] : [])].flatMap((mod) => mod.parameters())) mine.add(t);
-  if (isLast) for (const t of [model.normF, ...(model.head ? [model.head] : []), ...(tied ? [model.embed] : [])].flatMap((mod) => mod.parameters())) mine.add(t);
-  const owned = named.filter(([, t]) => mine.has(t));
   // Same start everywhere (rank 0's weights), as DDP does.
   for (const [, t] of named) {
     const host = Float32Array.from(t.data() as Float32Array);
     await comm.broadcast(host, 0);
     t.write(host);
   }
-  const host = owned.map(([name, t]) => ({ name, shape: t.shape, data: Float32Array.from(t.data() as Float32Array), grad: new Float32Array(t.size) }));
+  const where = { blocks: [first, end] as [number, number], embed: isFirst, head: isLast };
+  const stage = tp ? megatronStage(tp, model, { ...where, vocabParallel: options.vocabParallel }) : denseStage(model, where);
+  const trainables = stage.params.filter((x) => x.trainable);
+  const host = trainables.map(({ name, tensor: t }) => ({ name, shape: t.shape, data: Float32Array.from(t.data() as Float32Array), grad: new Float32Array(t.size) }));
+  const hostOf = new Map(trainables.map((x, i) => [x, host[i]]));
   const optimizer = new AdamW(host, options.optimizer);
   const clip = options.gradClip ?? 1.0;
   let timeline: { start: number; end: number; op: PipeOp }[] = [];
   let peak = 0;
   const C = model.spec.dModel;
 
+  /** Every dense tensor by name from its owning stage (`get` reads this stage's parameters); collective over the pipeline (and tp) group. */
+  const gather = async (get: (x: StageParam) => Float32Array): Promise<Map<string, Float32Array>> => {
+    const mine = await stage.assemble(get);
+    const out = new Map<string, Float32Array>();
+    for (const [name, t] of named) {
+      const owner = [...Array(p).keys()].find((r) => ownerOf(model, t, r, p)) ?? 0;
+      const a = owner === s ? mine.get(name)! : new Float32Array(t.size);
+      await comm.broadcast(a, owner);
+      out.set(name, a);
+    }
+    return out;
+  };
+
   return {
-    name: `pp-${kind}`,
+    name: tp ? `pp-${kind}×tp` : `pp-${kind}`,
     blocks: [first, end],
     lastTimeline: () => timeline,
     peakActivations: () => peak,
@@ -91,57 +113,37 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
       if (B % m !== 0) throw new CommError('TRAIN_COMM_BAD_ARGS', `pipeline: batch size ${B} is not a multiple of microBatches ${m}`, { hint: 'pick microBatches dividing the batch size' });
       const b = B / m;
       model.train();
-      for (const [, t] of named) t.zeroGrad();
-      const inputs = new Map<number, Tensor>();
-      const outputs = new Map<number, Tensor>();
+      for (const x of stage.params) x.tensor.zeroGrad();
+      const micros = new Map<number, StageMicro>();
       const sends: Promise<void>[] = [];
       let lossSum = 0;
       timeline = [];
       peak = 0;
       const rows = (a: Int32Array, mb: number): Int32Array => a.subarray(mb * b * T, (mb + 1) * b * T);
       const forward = async (mb: number): Promise<void> => {
-        let x: Tensor;
-        if (isFirst) {
-          const ids = tensor(rows(batch.inputIds, mb), [b, T], { dtype: 'i32' });
-          x = model.embed.forward(ids);
-          if (model.pos) x = add(x, slice(model.pos.weight, 0, 0, T));
-        } else {
-          const buf = new Float32Array(b * T * C);
-          await comm.recv(s - 1, buf);
-          x = tensor(buf, [b, T, C]).requiresGrad_(true);
-          inputs.set(mb, x);
+        let input: Int32Array | Float32Array = rows(batch.inputIds, mb);
+        if (!isFirst) {
+          input = new Float32Array(b * T * C);
+          await comm.recv(s - 1, input);
         }
         const t0 = performance.now();
-        for (let i = first; i < end; i++) x = model.blocks.items[i].forward(x, { positionOffset: 0 });
-        if (isLast) {
-          const h = model.normF.forward(x);
-          const logits = model.head ? reshape(model.head.forward(h), [b * T, model.spec.vocabSize]) : matmul(reshape(h, [b * T, C]), model.embed.weight, { transB: true });
-          const targets = tensor(rows(batch.targets, mb), [b * T], { dtype: 'i32' });
-          const loss = crossEntropy(logits, targets, { ignoreIndex: -100 });
-          lossSum += loss.item();
-          x = mul(loss, 1 / m);
-        } else sends.push(comm.send(s + 1, x.data() as Float32Array));
-        outputs.set(mb, x);
-        peak = Math.max(peak, outputs.size);
+        const micro = await stage.forward(input, isLast ? rows(batch.targets, mb) : null, b, T, 1 / m);
+        if (isLast) lossSum += micro.loss;
+        else sends.push(comm.send(s + 1, micro.output!));
+        micros.set(mb, micro);
+        peak = Math.max(peak, micros.size);
         timeline.push({ start: t0, end: performance.now(), op: { type: 'F', mb } });
       };
       const backward = async (mb: number): Promise<void> => {
-        const out = outputs.get(mb)!;
-        let seed: Tensor | undefined;
+        let grad: Float32Array | null = null;
         if (!isLast) {
-          const g = new Float32Array(b * T * C);
-          await comm.recv(s + 1, g);
-          seed = tensor(g, [b, T, C]);
+          grad = new Float32Array(b * T * C);
+          await comm.recv(s + 1, grad);
         }
         const t0 = performance.now();
-        scope(() => (seed ? out.backward(seed) : out.backward()));
-        if (!isFirst) {
-          const x = inputs.get(mb)!;
-          sends.push(comm.send(s - 1, x.grad!.data() as Float32Array));
-          x.zeroGrad();
-          inputs.delete(mb);
-        }
-        outputs.delete(mb);
+        const gin = await micros.get(mb)!.backward(grad);
+        if (!isFirst) sends.push(comm.send(s - 1, gin!));
+        micros.delete(mb);
         timeline.push({ start: t0, end: performance.now(), op: { type: 'B', mb } });
       };
       // NOTE: sends are not awaited inline: two neighbours sending to each other at once must not wait on each other.
@@ -153,23 +155,25 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
         await yieldToEventLoop();
       }
       await Promise.all(sends);
-      owned.forEach(([, t], i) => host[i].grad.set(t.grad ? (t.grad.data() as Float32Array) : new Float32Array(t.size)));
-      // 2D: average the gradients over the data-parallel replicas of this rank (one flat all-reduce).
+      trainables.forEach((x, i) => host[i].grad.set(x.tensor.grad ? (x.tensor.grad.data() as Float32Array) : new Float32Array(x.tensor.size)));
+      // 2D/3D: average the gradients over the data-parallel replicas of this rank (one flat all-reduce).
       if (options.dataParallel && options.dataParallel.worldSize > 1) await allReduceGradients(options.dataParallel, host, [host.map((_, i) => i)]);
-      if (tied && p > 1 && (isFirst || isLast)) {
-        // Sum the tied embedding's gradient between the first and last stage (both then apply the same update).
-        const k = owned.findIndex(([, t]) => t === model.embed.weight);
-        const other = new Float32Array(host[k].grad.length);
-        await Promise.all([comm.send(isFirst ? p - 1 : 0, host[k].grad), comm.recv(isFirst ? p - 1 : 0, other)]);
-        const g = host[k].grad;
+      const tiedAt = tied && p > 1 && (isFirst || isLast) ? trainables.findIndex((x) => x.name === 'embed.weight') : -1;
+      if (tiedAt >= 0) {
+        // Sum the tied embedding's gradient (or this tp rank's vocabulary shard of it) between the first and last stage.
+        const g = host[tiedAt].grad;
+        const other = new Float32Array(g.length);
+        await Promise.all([comm.send(isFirst ? p - 1 : 0, g), comm.recv(isFirst ? p - 1 : 0, other)]);
         // NOTE: add in the same order on both ranks (first stage's + last stage's) so both hold identical sums.
         for (let i = 0; i < g.length; i++) g[i] = isFirst ? g[i] + other[i] : other[i] + g[i];
       }
+      // Norm: split parameters summed over the tp group, replicated ones counted on tp rank 0, the tied copy on the first stage.
       const ss = new Float64Array(1);
       host.forEach((h, i) => {
-        if (tied && isLast && p > 1 && owned[i][1] === model.embed.weight) return; // counted on the first stage
+        if ((isLast && i === tiedAt) || (tp && tp.rank !== 0 && !trainables[i].sharded)) return;
         for (const v of h.grad) ss[0] += v * v;
       });
+      if (tp) await tp.allReduce(ss, 'sum');
       await comm.allReduce(ss, 'sum');
       const gradNorm = Math.sqrt(ss[0]);
       if (clip > 0 && Number.isFinite(gradNorm)) {
@@ -177,7 +181,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
         if (coef < 1) for (const h of host) for (let i = 0; i < h.grad.length; i++) h.grad[i] *= coef;
       }
       optimizer.step(lr);
-      owned.forEach(([, t], i) => t.write(host[i].data));
+      trainables.forEach((x, i) => x.tensor.write(host[i].data));
       const loss = new Float64Array([lossSum / m]);
       await comm.broadcast(loss, p - 1);
       return { loss: loss[0], gradNorm };
@@ -187,16 +191,8 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
       const bytes = host.reduce((a, h) => a + h.data.byteLength, 0);
       return memoryReport(bytes, bytes, [...Object.values(st.m), ...Object.values(st.v)].reduce((a, x) => a + x.byteLength, 0), 0, named.reduce((a, [, t]) => a + t.size * 4, 0));
     },
-    async fullParameters() {
-      const out = new Map<string, Float32Array>();
-      for (const [name, t] of named) {
-        const owner = [...Array(p).keys()].find((r) => ownerOf(model, t, r, p)) ?? 0;
-        const a = Float32Array.from(t.data() as Float32Array);
-        await comm.broadcast(a, owner);
-        out.set(name, a);
-      }
-      return out;
-    },
+    fullParameters: () => gather((x) => x.tensor.data() as Float32Array),
+    lastGradients: () => gather((x) => hostOf.get(x)?.grad ?? new Float32Array(x.tensor.size)),
   };
 }
 

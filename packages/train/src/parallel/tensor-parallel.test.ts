@@ -1,4 +1,4 @@
-// Tensor parallel (Megatron) against the dense model: same loss and gradients, exactly one all-reduce per sub-block each way, same parameters after AdamW steps.
+// Tensor parallel (Megatron) against the dense model: same loss and gradients with and without the vocab-parallel embedding and loss, the collectives counted, same parameters after AdamW steps, the memory vocab parallelism saves.
 import { describe, expect, it } from 'vitest';
 import { maxAbsDiff, randomBatch, smallGpt, smallLlama } from '../../test/parallel-fixtures.js';
 import { fromLmkitModel } from '../lmkit-model.js';
@@ -11,35 +11,42 @@ import { tensorParallel } from './tensor-parallel.js';
 const LR = 1e-3;
 const batch = randomBatch(4, 16, 64, 900);
 
-/** Wraps a communicator to count all-reduce calls. */
-function counting(comm: Communicator): Communicator & { allReduces: number } {
-  const c = Object.create(comm) as Communicator & { allReduces: number };
+/** Wraps a communicator to count all-reduce and all-gather calls. */
+function counting(comm: Communicator): Communicator & { allReduces: number; allGathers: number } {
+  const c = Object.create(comm) as Communicator & { allReduces: number; allGathers: number };
   c.allReduces = 0;
+  c.allGathers = 0;
   c.allReduce = (data, op) => {
     c.allReduces++;
     return comm.allReduce(data, op);
+  };
+  c.allGather = (input, output) => {
+    c.allGathers++;
+    return comm.allGather(input, output);
   };
   return c;
 }
 
 describe('tensor parallel', () => {
-  for (const [t, kind] of [[2, 'gpt2'], [4, 'gpt2'], [2, 'llama']] as const) {
+  for (const [t, kind, vocabParallel] of [[2, 'gpt2', true], [4, 'gpt2', true], [2, 'llama', true], [2, 'gpt2', false], [2, 'llama', false]] as const) {
     const make = (seed: number) => (kind === 'llama' ? smallLlama(seed) : smallGpt(seed));
-    it(`t=${t} ${kind}: loss and gradients equal the dense model's, with 2 all-reduces per block each way`, async () => {
+    const what = vocabParallel ? '+1 embedding, +1 loss, +1 head-gradient all-reduce and an all-gather of row maxima (vocab parallel)' : 'replicated embedding and head';
+    it(`t=${t} ${kind}: loss and gradients equal the dense model's, with 2 all-reduces per block each way, ${what}`, async () => {
       const ref = fromLmkitModel(make(7));
       ref.zeroGrad();
       const refLoss = ref.lossAndBackward(batch, { lossScale: 1 });
       const out = await runInProcess(t, async (comm, r) => {
         const cc = counting(comm);
-        const tp2 = await tensorParallel(cc, make(7 + r));
+        const tp2 = await tensorParallel(cc, make(7 + r), { vocabParallel });
         cc.allReduces = 0;
         const loss = await tp2.lossAndBackward(batch, 1);
-        const calls = cc.allReduces;
+        const calls = [cc.allReduces, cc.allGathers];
         return { loss, calls, grads: await tp2.denseGradients() };
       });
       const L = 2;
       for (const o of out) {
-        expect(o.calls).toBe(4 * L);
+        // Vocab parallel: the lookup's all-reduce, the loss's sums and the head's input gradient; the row maxima are all-gathered.
+        expect(o.calls).toEqual(vocabParallel ? [4 * L + 3, 1] : [4 * L, 0]);
         expect(Math.abs(o.loss - refLoss)).toBeLessThan(1e-5);
         for (const p of ref.parameters()) {
           const g = o.grads.get(p.name)!;
@@ -51,6 +58,18 @@ describe('tensor parallel', () => {
       }
     });
   }
+
+  it('vocab parallel: each rank holds V/t rows of the embedding (and of an untied head), saving 16·(1 − 1/t)·V·C bytes of params, grads and AdamW state', async () => {
+    for (const [kind, tables] of [['gpt2', 1], ['llama', 2]] as const) {
+      const make = (seed: number) => (kind === 'llama' ? smallLlama(seed) : smallGpt(seed));
+      const held = async (vocabParallel: boolean) => runInProcess(2, async (comm, r) => (await tensorParallel(comm, make(7 + r), { vocabParallel })).memory().total);
+      const [split, replicated] = [await held(true), await held(false)];
+      const { vocabSize: V, dModel: C } = make(7).spec;
+      const predicted = 16 * tables * (V - V / 2) * C;
+      console.log(`tp=2 ${kind}: vocab parallel holds ${split[0]} B per rank vs ${replicated[0]} B replicated: saves ${replicated[0] - split[0]} B (predicted 16·${tables}·(V − V/t)·C = ${predicted} B)`);
+      for (let r = 0; r < 2; r++) expect(replicated[r] - split[r]).toBe(predicted);
+    }
+  });
 
   it('t=2: parameters after 3 AdamW steps match one dense worker', async () => {
     const batches = [0, 1, 2].map((s) => randomBatch(4, 16, 64, 910 + s));
