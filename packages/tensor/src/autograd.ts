@@ -1,10 +1,11 @@
 // Reverse-mode autograd: the graph record each op leaves on its output, `noGrad`, and the topological backward pass.
 import { TensorError, fmtShape } from './errors.js';
 import { full } from './ops/creation.js';
+import { GradSum, type GradContribution } from './internal/grad-sum.js';
 import { castRaw } from './ops/dtype.js';
 import { binaryRaw } from './ops/elementwise.js';
 import { contiguous } from './ops/views.js';
-import { scope } from './scope.js';
+import { releaseHolds, scope } from './scope.js';
 import { Tensor } from './tensor.js';
 
 // NOTE: these helpers are imported directly (not installed as hooks at load time) so bundlers that
@@ -22,8 +23,11 @@ export interface GradFn {
   name: string;
   /** The op's tensor inputs, in order. */
   inputs: Tensor[];
-  /** Given d(loss)/d(output), returns d(loss)/d(input) per input (null where none is needed). */
-  backward(g: Tensor): (Tensor | null)[];
+  /**
+   * Given d(loss)/d(output), returns d(loss)/d(input) per input (null where none is needed), or a
+   * `SliceGrad` where it is zero outside one slice of the input (slice, split).
+   */
+  backward(g: Tensor): GradContribution[];
 }
 
 let gradEnabled = true;
@@ -50,7 +54,7 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 /** @internal Attaches a GradFn to `out` when grad is on and some input requires grad. */
-export function record(out: Tensor, name: string, inputs: Tensor[], backward: (g: Tensor) => (Tensor | null)[]): Tensor {
+export function record(out: Tensor, name: string, inputs: Tensor[], backward: (g: Tensor) => GradContribution[]): Tensor {
   if (!gradEnabled) return out;
   let needed = false;
   for (const t of inputs) if (t.requiresGrad) needed = true;
@@ -87,6 +91,7 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
     if (i < inputs.length) {
       top[1] = i + 1;
       const next = inputs[i];
+      if (next.requiresGrad && next.isDisposed) throw graphFreed(t.gradFn!.name, i, next);
       if (next.requiresGrad && !visited.has(next)) {
         visited.add(next);
         stack.push([next, 0]);
@@ -101,12 +106,17 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
   gradEnabled = false;
   try {
     scope(() => {
-      const grads = new Map<Tensor, Tensor>();
-      grads.set(root, seed ?? o.onesLike(root));
+      const grads = new Map<Tensor, GradSum>();
+      const sumFor = (t: Tensor): GradSum => {
+        let s = grads.get(t);
+        if (s === undefined) grads.set(t, (s = new GradSum(t.shape, o.add)));
+        return s;
+      };
+      sumFor(root).push(seed ?? o.onesLike(root), 'backward');
       for (let n = order.length - 1; n >= 0; n--) {
         const t = order[n];
-        const g = grads.get(t);
-        if (g === undefined) continue;
+        const g = grads.get(t)?.result();
+        if (g === undefined || g === null) continue;
         grads.delete(t);
         if (t.gradFn === null) {
           const fresh = o.alias(o.contiguousF32(g));
@@ -121,19 +131,47 @@ export function runBackward(root: Tensor, seed?: Tensor): void {
           t.grad.kept = true;
           continue;
         }
-        const inputGrads = t.gradFn.backward(g);
-        t.gradFn.inputs.forEach((input, k) => {
+        const fn = t.gradFn;
+        const inputGrads = backwardOf(fn, g);
+        fn.inputs.forEach((input, k) => {
           const ig = inputGrads[k];
           if (ig === null || ig === undefined || !input.requiresGrad) return;
-          if (ig.shape.join(',') !== input.shape.join(',')) {
-            throw new Error(`internal: ${t.gradFn!.name} gave grad ${fmtShape(ig.shape)} for input ${fmtShape(input.shape)}`);
-          }
-          const prev = grads.get(input);
-          grads.set(input, prev === undefined ? ig : o.add(prev, ig));
+          sumFor(input).push(ig, fn.name);
         });
       }
     });
   } finally {
     gradEnabled = prevEnabled;
+  }
+  // The pass consumed the graph: what ended scopes kept alive for it is freed now (see scope()).
+  for (const t of order) {
+    t.backwardDone = true;
+    releaseHolds(t);
+  }
+}
+
+const FREED_HINT = 'call backward() inside the scope() that ran the forward pass, or return the loss from that scope '
+  + '(its graph then stays alive until the loss is disposed); do not dispose() tensors of the graph before backward';
+
+// NOTE: a disposed tensor has lost its gradFn, so walking past it would treat it as a leaf and leave
+// the parameters' grads silently null; the walk refuses it instead.
+function graphFreed(op: string, index: number, input: Tensor): TensorError {
+  return new TensorError('TENSOR_GRAPH_FREED', `backward: input ${index} ${fmtShape(input.shape)} of '${op}' was disposed before backward, so no gradient can flow through it`, {
+    hint: FREED_HINT,
+    details: { op, input: index, shape: [...input.shape] },
+  });
+}
+
+// Runs one node's backward, naming the node when a tensor it saved from the forward pass was freed.
+function backwardOf(fn: GradFn, g: Tensor): GradContribution[] {
+  try {
+    return fn.backward(g);
+  } catch (error) {
+    if (!(error instanceof TensorError) || error.code !== 'TENSOR_DISPOSED') throw error;
+    throw new TensorError('TENSOR_GRAPH_FREED', `backward of '${fn.name}': a tensor it saved from the forward pass was disposed (${error.message})`, {
+      hint: FREED_HINT,
+      details: { op: fn.name },
+      cause: error,
+    });
   }
 }

@@ -4,7 +4,7 @@ import { findBackend, type Dtype, type Storage, type View } from './backend.js';
 import { bf16ToF32, f16ToF32 } from './dtype.js';
 import { TensorError, fmtShape } from './errors.js';
 import { contiguousStrides, isContiguous, sizeOf } from './internal/shape.js';
-import { trackTensor } from './scope.js';
+import { releaseHolds, trackTensor, type GraphHold } from './scope.js';
 import * as ops from './ops/index.js';
 import type { GeluOptions, MatmulOptions } from './ops/index.js';
 
@@ -44,6 +44,10 @@ export class Tensor {
   gradFn: GradFn | null = null;
   /** When true, no `scope()` disposes this tensor (see `keep`). */
   kept = false;
+  /** @internal Tensors of ended scopes this tensor's graph keeps alive (freed with it; see `scope`). */
+  holds: GraphHold[] = [];
+  /** @internal True once a backward pass has run through this tensor. */
+  backwardDone = false;
   /** Brand for duck-typed checks across module copies. */
   readonly isTensor = true;
   /** @internal */
@@ -116,6 +120,7 @@ export class Tensor {
     this.ref.refs--;
     if (this.ref.refs === 0) findBackend(this.backend).free(this.ref.storage);
     this.gradFn = null;
+    releaseHolds(this);
   }
 
   /** A contiguous copy of the elements (bf16/f16 decoded to f32). Reads back from the GPU when needed. */

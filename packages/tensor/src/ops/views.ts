@@ -2,6 +2,7 @@
 import { record } from '../autograd.js';
 import { TensorError, fmtShape } from '../errors.js';
 import { kernelFor, wrap } from '../internal/dispatch.js';
+import { sliceGrad } from '../internal/grad-sum.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, normDim, sizeOf } from '../internal/shape.js';
 import { Tensor } from '../tensor.js';
 import { sumDimsRaw } from './reduce.js';
@@ -75,15 +76,8 @@ export function slice(t: Tensor, dim: number, start: number, end?: number): Tens
   const shape = [...t.shape];
   shape[d] = e - s;
   const out = viewOf(t, shape, t.strides, t.offset + s * t.strides[d]);
-  return record(out, 'slice', [t], (g) => [padInto(g, t.shape, d, s)]);
-}
-
-// Zeros of `shape` with `g` written at [start, start + g.shape[dim]) along dim (the slice backward).
-function padInto(g: Tensor, shape: readonly number[], dim: number, start: number): Tensor {
-  const out = wrap(kernelFor('fill', 'slice', [g])(sizeOf(shape), 'f32', 0), shape);
-  const strides = contiguousStrides(shape);
-  kernelFor('assign', 'slice', [g])({ storage: out.ref.storage, shape: g.shape, strides, offset: start * strides[dim] }, g.view('slice'));
-  return out;
+  // NOTE: the gradient is handed back as a slice, so the pieces of a split sum into one buffer.
+  return record(out, 'slice', [t], (g) => [sliceGrad(g, d, s)]);
 }
 
 /** Broadcasts to `shape` (stride-0 view). */

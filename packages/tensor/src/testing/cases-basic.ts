@@ -4,7 +4,7 @@ import { add, div, eq, gt, maximum, mul, pow, sub, unaryRaw } from '../ops/eleme
 import * as E from '../ops/elementwise.js';
 import { full, ones, zeros } from '../ops/creation.js';
 import { max, mean, sum } from '../ops/reduce.js';
-import { concat, contiguous, slice, transpose } from '../ops/views.js';
+import { concat, contiguous, slice, split, transpose } from '../ops/views.js';
 import { scope } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import type { ConformanceCaseDef } from './conformance.js';
@@ -56,6 +56,24 @@ const memory: ConformanceCaseDef[] = [
         for (let r = 0; r < 2; r++) out.push(...a.data.subarray(r * 3, r * 3 + 3), ...b.data.subarray(r, r + 1), ...c.data.subarray(r * 5, r * 5 + 5));
         return ref([2, 9], out);
       }, { forward: EXACT, grad: GRAD });
+    },
+  },
+  {
+    name: 'assign/add: split (2, 10) into 3, 3, 4 along dim 1 plus an overlapping slice (gradients summed in place)',
+    kernels: ['assign', 'fill', 'add'],
+    run(ctx) {
+      // out = [p2·2, p0, p1², x[:, 1:5]]: the slice overlaps p0 and p1, so its gradient adds onto theirs.
+      checkOp(ctx, 'split', [{ shape: [2, 10] }], ([x]) => {
+        const [p0, p1, p2] = split(x, [3, 3, 4], 1);
+        return concat([mul(p2, 2), p0, mul(p1, p1), slice(x, 1, 1, 5)], 1);
+      }, ([x]) => {
+        const out: number[] = [];
+        for (let r = 0; r < 2; r++) {
+          const row = x.data.subarray(r * 10, r * 10 + 10);
+          out.push(...Array.from(row.subarray(6, 10), (v) => v * 2), ...row.subarray(0, 3), ...Array.from(row.subarray(3, 6), (v) => v * v), ...row.subarray(1, 5));
+        }
+        return ref([2, 14], out);
+      }, { forward: F32, grad: GRAD });
     },
   },
   {

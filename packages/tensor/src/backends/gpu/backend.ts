@@ -104,7 +104,7 @@ let current: GpuBackend | null = null;
 
 /**
  * Creates the gpu.js runtime, checks the kernel class it really got, and registers the `gpu`
- * backend with every kernel. Throws TENSOR_UNKNOWN_BACKEND (never falls back) when mode `gpu`
+ * backend with every kernel. Throws TENSOR_GPU_UNAVAILABLE (never falls back) when mode `gpu`
  * finds no GL; pass `{ mode: 'webasm' }` or `{ mode: 'cpu' }` to opt into a CPU mode by name.
  * Calling it again replaces the previous runtime.
  *

@@ -22,9 +22,11 @@ describe('checkKernelClass', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(TensorError);
-      expect((err as TensorError).code).toBe('TENSOR_UNKNOWN_BACKEND');
+      expect((err as TensorError).code).toBe('TENSOR_GPU_UNAVAILABLE');
       expect((err as TensorError).message).toContain(`fell back to ${cls}`);
       expect((err as TensorError).hint).toMatch(/xvfb-run|ensureDisplay/);
+      expect((err as TensorError).hint).toMatch(/'gl' package/);
+      expect((err as TensorError).hint).toContain("setBackend('cpu')");
     }
   });
 

@@ -222,7 +222,7 @@ export class GpuRuntime {
   private checkNoFallback(k: IKernelRunShortcut, key: string): void {
     const cls = (k as unknown as { kernel: object }).kernel.constructor.name;
     if (cls !== this.info.kernelClass) {
-      throw new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu: kernel '${key}' fell back from ${this.info.kernelClass} to ${cls}`, {
+      throw new TensorError('TENSOR_GPU_UNAVAILABLE', `gpu: kernel '${key}' fell back from ${this.info.kernelClass} to ${cls}`, {
         hint: 'this is a bug in the gpu backend (a shader that did not compile); run the op on the cpu backend meanwhile',
         details: { kernel: key, expected: this.info.kernelClass, got: cls },
       });
@@ -333,10 +333,11 @@ function modeName(kernelClass: string): string {
   }
 }
 
-/** The error for "asked for the gpu backend but no usable GL". */
+/** The error for "asked for the gpu backend but no usable GL" (TENSOR_UNKNOWN_BACKEND stays for names that are not backends). */
 function unavailable(mode: GpuMode, why: string, cause?: unknown): TensorError {
-  return new TensorError('TENSOR_UNKNOWN_BACKEND', `gpu backend unavailable (mode '${mode}'): ${why}`, {
-    hint: "in Node, run under an X display (xvfb-run -a, or ensureDisplay() from @lmkit/tensor) with Mesa's libgl1-mesa-dri installed; "
+  return new TensorError('TENSOR_GPU_UNAVAILABLE', `gpu backend unavailable (mode '${mode}'): ${why}`, {
+    hint: "headless GL in Node needs the optional 'gl' package built (pnpm must allow its build; apt libxi-dev for gl@8) and an X display: "
+      + "run under xvfb-run -a, or call ensureDisplay() from @lmkit/tensor (apt xvfb xauth libgl1 libglx-mesa0 libgl1-mesa-dri); "
       + "or opt into a CPU mode explicitly with registerGpuBackend({ mode: 'webasm' }), or use setBackend('cpu')",
     details: { mode },
     ...(cause === undefined ? {} : { cause }),
