@@ -9,6 +9,7 @@ import { fromHuggingFace, hfArchitecture, isIgnoredHfTensor, toHuggingFace, type
 import { createModel } from './registry.js';
 import { entryToFloat32, floatEntry, readSafetensors, writeSafetensors, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
 import type { ModelOptions } from './transformer.js';
+import { padVocabRows, trimVocabRows } from './vocab-rows.js';
 
 /** A model built by this package. */
 export type LanguageModel = DecoderLM | EncoderLM;
@@ -27,17 +28,18 @@ const TORCH_DTYPE = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as cons
  * Writes `dir/model.safetensors` with Hugging Face tensor names and layouts and `dir/config.json`,
  * both atomically, so that transformers' `AutoModelForCausalLM.from_pretrained(dir)` loads a
  * GPT-2 or LLaMA-shaped model (GPT-2 Conv1D weights transposed, tied head omitted).
+ * config.json's `vocab_size` is the real vocabulary and `pad_vocab_multiple` the padding rule; the
+ * weights hold the real vocabulary's rows (the padding rows are zeros again after {@link loadModel}).
  */
 export async function saveModel(model: LanguageModel, dir: string, options: SaveModelOptions = {}): Promise<void> {
   const dtype = options.dtype ?? 'F32';
   const params = new Map<string, HostArray>();
   for (const [name, p] of model.namedParameters()) params.set(name, { data: p.data() as Float32Array, shape: [...p.shape] });
   const entries = new Map<string, SafetensorsEntry>();
-  for (const [name, a] of toHuggingFace(model.spec, params)) entries.set(name, floatEntry(a.data, a.shape, dtype));
+  for (const [name, a] of toHuggingFace(model.spec, trimVocabRows(model.spec, params))) entries.set(name, floatEntry(a.data, a.shape, dtype));
   await writeSafetensors(join(dir, 'model.safetensors'), entries, { ...options.metadata, format: 'pt' });
   const config: Record<string, unknown> = {
-    ...model.config,
-    vocab_size: model.spec.vocabSize, // the padded size: the rows of the embedding matrix
+    ...model.config, // vocab_size: the tokenizer's real size; pad_vocab_multiple: how the model pads it
     model_type: model.spec.family === 'llama' && model.spec.moe ? 'mixtral' : model.config.model_type,
     architectures: [hfArchitecture(model.spec)],
     torch_dtype: TORCH_DTYPE[dtype],
@@ -47,8 +49,9 @@ export async function saveModel(model: LanguageModel, dir: string, options: Save
 
 /**
  * Loads Hugging Face–named weights into an existing model (GPT-2 names with or without the
- * `transformer.` prefix; `attn.bias` buffers skipped). Missing/unexpected tensors and shape
- * mismatches throw MODEL_STATE_DICT_MISMATCH naming the tensor.
+ * `transformer.` prefix; `attn.bias` buffers skipped). Vocab-indexed tensors with the real
+ * vocabulary's rows are zero-padded to the model's padded size; ones already padded load as they
+ * are. Missing/unexpected tensors and shape mismatches throw MODEL_STATE_DICT_MISMATCH naming the tensor.
  */
 export function loadHuggingFaceWeights(model: LanguageModel, file: SafetensorsFile, source = 'checkpoint'): void {
   const tensors = new Map<string, HostArray>();
@@ -57,7 +60,7 @@ export function loadHuggingFaceWeights(model: LanguageModel, file: SafetensorsFi
     tensors.set(name, { data: entryToFloat32(entry, name), shape: entry.shape });
   }
   const shapes = new Map(model.namedParameters().map(([n, p]) => [n, [...p.shape]]));
-  model.loadStateDict(fromHuggingFace(model.spec, tensors, shapes, source), { source });
+  model.loadStateDict(padVocabRows(model.spec, fromHuggingFace(model.spec, tensors, shapes, source)), { source });
 }
 
 async function readJson(path: string): Promise<unknown> {

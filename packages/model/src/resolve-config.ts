@@ -108,7 +108,7 @@ function configError(source: string, field: string, message: string, hint: strin
   return new ModelError('MODEL_BAD_CONFIG', `${source}: ${field}: ${message}`, { hint, details: { field } });
 }
 
-/** A config with every field filled in (vocab_size as given; config.json stores the padded size). */
+/** A config with every field filled in (vocab_size is the real vocabulary; the spec's vocabSize is it padded to pad_vocab_multiple). */
 export type ResolvedConfig = Required<GPT2Config> | Required<LlamaConfig> | Required<EncoderConfig>;
 
 /**
