@@ -25,8 +25,8 @@ export function worldSizeOf(spec: ParallelSpec): number {
 
 /**
  * Parses a spec like `dp=2,pp=1,tp=1` (keys in any order, missing ones = 1; also `zero=2`,
- * `schedule=gpipe`, `mb=8`). Data parallelism composes with pipeline or tensor parallelism
- * (2D: dp × pp or dp × tp); pp × tp together is not supported yet; ZeRO needs dp alone.
+ * `schedule=gpipe`, `mb=8`). Any dp, pp and tp compose (2D: dp × pp, dp × tp, pp × tp; 3D:
+ * dp × pp × tp, ranks laid out tp innermost); ZeRO needs dp alone.
  *
  * @example
  * parseParallelSpec('dp=2', { zero: 3 }); // { dp: 2, pp: 1, tp: 1, zero: 3, schedule: '1f1b', microBatches: 4 }
@@ -56,7 +56,6 @@ export function parseParallelSpec(text: string, overrides: Partial<ParallelSpec>
   Object.assign(spec, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
   if (![0, 1, 2, 3].includes(spec.zero)) bad(`zero must be 0, 1, 2 or 3, got ${spec.zero}`);
   if (spec.microBatches < 1) bad('mb must be ≥ 1');
-  if (spec.pp > 1 && spec.tp > 1) bad('pp and tp cannot both be above 1 yet (2D: dp × pp or dp × tp)');
   if (spec.zero > 0 && spec.pp * spec.tp > 1) bad('ZeRO shards across data-parallel ranks; use it with dp only');
   return spec;
 }

@@ -23,7 +23,7 @@ describe('parseParallelSpec', () => {
   it('rejects bad specs with the reason', () => {
     expect(() => parseParallelSpec('dp=two')).toThrow(/dp must be a non-negative integer/);
     expect(parseParallelSpec('dp=2,pp=2')).toMatchObject({ dp: 2, pp: 2 });
-    expect(() => parseParallelSpec('pp=2,tp=2')).toThrow(/pp and tp cannot both/);
+    expect(parseParallelSpec('dp=2,pp=2,tp=2')).toMatchObject({ dp: 2, pp: 2, tp: 2 }); // 3D
     expect(() => parseParallelSpec('pp=2,zero=1')).toThrow(/ZeRO/);
     expect(() => parseParallelSpec('xp=2')).toThrow(/unknown key "xp"/);
     expect(() => parseParallelSpec('dp=2', { zero: 5 as 3 })).toThrow(/zero must be/);

@@ -39,8 +39,10 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
     throw new CommError('TRAIN_COMM_BAD_ARGS', `parallel spec dp=${spec.dp},pp=${spec.pp},tp=${spec.tp} needs ${worldSizeOf(spec)} ranks, the group has ${comm.worldSize}`, { hint: 'launch dp·pp·tp processes (lmkit launch --nproc N)' });
   }
   const k = spec.pp * spec.tp;
-  if (k > 1 && spec.dp > 1) {
-    // 2D, Megatron rank order: rank = dpRank·k + mpRank. Same start everywhere first, then the two groups.
+  if (k > 1 && (spec.dp > 1 || (spec.pp > 1 && spec.tp > 1))) {
+    // 2D/3D, Megatron rank order: rank = dpRank·(pp·tp) + ppRank·tp + tpRank (tp innermost). Same start everywhere first,
+    // then the groups: data-parallel (same model rank in every replica), and within a replica the tensor-parallel group
+    // of a stage and the pipeline group linking the matching tp ranks of the stages (or the whole replica for 2D).
     for (const [, t] of model.namedParameters()) {
       const host = Float32Array.from(t.data() as Float32Array);
       await comm.broadcast(host, 0);
@@ -48,8 +50,15 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
     }
     const dpRank = Math.floor(comm.rank / k);
     const mpRank = comm.rank % k;
+    const ppRank = Math.floor(mpRank / spec.tp);
+    const tpRank = mpRank % spec.tp;
+    const dpGroup = spec.dp > 1 ? comm.split(Array.from({ length: spec.dp }, (_, d) => d * k + mpRank), `dp${mpRank}`) : undefined;
+    if (spec.pp > 1 && spec.tp > 1) {
+      const ppGroup = comm.split(Array.from({ length: spec.pp }, (_, s) => dpRank * k + s * spec.tp + tpRank), `pp${dpRank}.${tpRank}`);
+      const tpGroup = comm.split(Array.from({ length: spec.tp }, (_, j) => dpRank * k + ppRank * spec.tp + j), `tp${dpRank}.${ppRank}`);
+      return pipelineParallel(ppGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options, dataParallel: dpGroup, tensorParallel: tpGroup });
+    }
     const modelGroup = comm.split(Array.from({ length: k }, (_, j) => dpRank * k + j), `mp${dpRank}`);
-    const dpGroup = comm.split(Array.from({ length: spec.dp }, (_, d) => d * k + mpRank), `dp${mpRank}`);
     return spec.pp > 1
       ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options, dataParallel: dpGroup })
       : tensorParallel(modelGroup, model, { ...options, dataParallel: dpGroup });

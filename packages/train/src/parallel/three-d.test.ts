@@ -1,0 +1,66 @@
+// 3D parallelism: pipeline × tensor (4 ranks) and data × pipeline × tensor (8 ranks) against one worker on the whole batch — gradients, the global norm, and parameters after AdamW steps.
+import { describe, expect, it } from 'vitest';
+import { maxAbsDiff, randomBatch, sliceBatch, smallGpt, smallLlama } from '../../test/parallel-fixtures.js';
+import { fromLmkitModel } from '../lmkit-model.js';
+import { AdamW } from '../optim/adamw.js';
+import { clipGradNorm } from '../optim/clip-grad-norm.js';
+import { runInProcess } from './comm/threads.js';
+import { parseParallelSpec } from './parallel-spec.js';
+import { createStrategy } from './parallel-training.js';
+import type { PipelineStrategy } from './pipeline.js';
+
+const B = 8;
+const LR = 1e-3;
+const STEPS = 3;
+const CLIP = 0.5; // below the gradient norms here, so the global norm across ranks decides every update
+const batches = Array.from({ length: STEPS }, (_, s) => randomBatch(B, 16, 64, 1300 + s));
+
+/** One worker: each step's batch as `micro` equal micro-batches (accumulated), clip CLIP, AdamW; first step's clipped gradients and norm. */
+function reference(kind: 'gpt2' | 'llama', micro: number): { params: Map<string, Float32Array>; grads: Map<string, Float32Array>; norm: number } {
+  const model = fromLmkitModel(kind === 'llama' ? smallLlama(7) : smallGpt(7));
+  const params = model.parameters();
+  const opt = new AdamW(params.map((p) => ({ ...p })), { lr: LR });
+  let grads = new Map<string, Float32Array>();
+  let norm = NaN;
+  batches.forEach((batch, step) => {
+    model.zeroGrad();
+    for (let k = 0; k < micro; k++) model.lossAndBackward(sliceBatch(batch, (k * B) / micro, ((k + 1) * B) / micro), { lossScale: 1 / micro });
+    const n = clipGradNorm(params.map((p) => p.grad), CLIP);
+    if (step === 0) [grads, norm] = [new Map(params.map((p) => [p.name, p.grad.slice()])), n];
+    opt.step(LR);
+    model.syncParameters?.();
+  });
+  return { params: new Map(params.map((p) => [p.name, p.data.slice()])), grads, norm };
+}
+
+describe('3D parallelism (pipeline stages that are themselves tensor-parallel)', () => {
+  for (const [text, ranks, kind] of [['pp=2,tp=2,mb=2', 4, 'gpt2'], ['pp=2,tp=2,mb=2,schedule=gpipe', 4, 'llama'], ['dp=2,pp=2,tp=2,mb=2', 8, 'gpt2']] as const) {
+    it(`${text} (${kind}) on ${ranks} ranks: gradients, norm and parameters after ${STEPS} AdamW steps equal one worker`, async () => {
+      const spec = parseParallelSpec(text);
+      const make = (seed: number) => (kind === 'llama' ? smallLlama(seed) : smallGpt(seed));
+      const out = await runInProcess(ranks, async (comm, r) => {
+        const strategy = (await createStrategy(comm, make(7 + r), spec, { optimizer: { lr: LR }, gradClip: CLIP })) as PipelineStrategy;
+        const d = Math.floor(r / (spec.pp * spec.tp)); // data-parallel replica (rank = dp·(pp·tp) + pp·tp + tp)
+        const slice = (b: (typeof batches)[number]) => sliceBatch(b, (d * B) / spec.dp, ((d + 1) * B) / spec.dp);
+        const first = await strategy.step([slice(batches[0])], LR);
+        const grads = await strategy.lastGradients();
+        for (const batch of batches.slice(1)) await strategy.step([slice(batch)], LR);
+        return { norm: first.gradNorm, grads, params: await strategy.fullParameters(), name: strategy.name };
+      });
+      const ref = reference(kind, spec.dp * spec.microBatches);
+      for (const o of out) {
+        expect(o.name).toContain('×tp');
+        expect(Math.abs(o.norm - ref.norm) / ref.norm).toBeLessThan(1e-5);
+        for (const [name, g] of ref.grads) {
+          const got = o.grads.get(name)!;
+          const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          let worst = 0;
+          for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(got[i] - g[i]) / (1e-5 * Math.abs(g[i]) + 1e-5 * scale));
+          expect(worst, name).toBeLessThanOrEqual(1);
+        }
+        expect(maxAbsDiff(o.params, ref.params)).toBeLessThan(0.05 * LR * STEPS);
+      }
+      console.log(`${text} (${kind}): gradient norm ${out[0].norm.toFixed(6)} vs ${ref.norm.toFixed(6)}; max |Δparam| vs one worker after ${STEPS} steps = ${maxAbsDiff(out[0].params, ref.params).toExponential(2)}`);
+    });
+  }
+});
