@@ -1,5 +1,6 @@
 // `lmkit train --parallel` through the built CLI (worker threads need built JavaScript): dp=2 with ZeRO-2
-// on threads, and tp=2 over tcp under `lmkit launch`; both leave a checkpoint that `lmkit generate` loads.
+// on threads, and tp=2 over tcp under `lmkit launch`; both leave a checkpoint that `lmkit generate` loads;
+// fp16 with --resume (parallel → parallel → one worker), --minutes, and the flags pp/tp refuse.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,9 +50,45 @@ describe.skipIf(!existsSync(bin) && !process.env.CI)(`lmkit train --parallel (bu
     const first = (path: string) => JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!).loss as number;
     expect(first(join(dir, 'tp-tcp', 'metrics.jsonl'))).toBeCloseTo(first(join(dir, 'tp-threads', 'metrics.jsonl')), 6);
   });
-  it('refuses what the strategies do not support, naming the flag', () => {
-    const r = lmkit('train', '--data', data, '--out', join(dir, 'x'), '--config', config, '--parallel', 'dp=2', '--precision', 'bf16');
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--precision bf16 is not supported with --parallel');
+  it('dp=2 ZeRO-2 in fp16 checkpoints, resumes with --resume on dp=2, then on one worker', () => {
+    const out = join(dir, 'fp16');
+    const flags = ['--data', data, '--out', out, '--config', config, '--precision', 'fp16'];
+    const a = lmkit('--json', 'train', ...flags, '--steps', '3', '--parallel', 'dp=2', '--zero', '2');
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout)).toMatchObject({ precision: 'fp16', startStep: 0, steps: 3, wroteCheckpoint: true });
+    const b = lmkit('--json', 'train', ...flags, '--steps', '5', '--parallel', 'dp=2', '--zero', '2', '--resume');
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout)).toMatchObject({ startStep: 3, steps: 5, stoppedByTime: false });
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss_scale?: number });
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(metrics.every((m) => (m.loss_scale ?? 0) > 0)).toBe(true);
+    const state = () => JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')) as { step: number; scaler?: { scale: number } };
+    expect(state().step).toBe(5);
+    expect(state().scaler?.scale).toBeGreaterThan(0);
+    expect(existsSync(join(out, 'checkpoint', 'optimizer.safetensors'))).toBe(true);
+    const c = lmkit('--json', 'train', ...flags, '--steps', '6', '--resume'); // the single-worker trainer continues the parallel checkpoint
+    expect(c.code, c.stderr).toBe(0);
+    expect(state().step).toBe(6);
+  });
+  it('--minutes stops both ranks after the same step and checkpoints it', () => {
+    const out = join(dir, 'minutes');
+    const r = lmkit('--json', 'train', '--data', data, '--out', out, '--config', config, '--steps', '1000', '--minutes', '0.001', '--parallel', 'dp=2', '--zero', '1');
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { steps: number; stoppedByTime: boolean };
+    expect(summary.stoppedByTime).toBe(true);
+    expect(summary.steps).toBeLessThan(1000);
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).step).toBe(summary.steps);
+  });
+  it('refuses what pipeline and tensor parallelism do not support yet, naming the flag', () => {
+    for (const [argv, flag] of [
+      [['--parallel', 'tp=2', '--precision', 'bf16'], '--precision bf16'],
+      [['--parallel', 'pp=2', '--resume'], '--resume'],
+      [['--parallel', 'tp=2', '--minutes', '1'], '--minutes'],
+    ] as const) {
+      const r = lmkit('train', '--data', data, '--out', join(dir, 'x'), '--config', config, ...argv);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${flag} is not supported with --parallel yet`);
+      expect(r.stderr).toContain('--parallel dp=N');
+    }
   });
 });

@@ -1,16 +1,16 @@
-// `lmkit train --parallel ... [--zero N] [--backend threads|tcp]`: data, pipeline and tensor parallelism and ZeRO.
+// `lmkit train --parallel ... [--zero N] [--backend threads|tcp]`: data, pipeline and tensor parallelism and ZeRO, with --precision, --resume and --minutes for dp/ZeRO.
 import { existsSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile } from '@lmkit/core';
 import { saveModel, type DecoderLM } from '@lmkit/model';
 import {
-  causalLm, createRunModel, createSchedule, openTokenDataset, parseParallelSpec, renderReport, resolveDistEnv, runParallelThreads,
+  causalLm, createRunModel, MetricsLog, openTokenDataset, parseParallelSpec, renderReport, resolveDistEnv, runParallelThreads,
   runParallelTraining, seqLenFor, tcpCommunicator, worldSizeOf, type MemoryReport, type MetricsRecord, type ParallelSpec, type RunConfig,
 } from '@lmkit/train';
 import { UsageError } from '../io.js';
 
-/** The parallel flags of `lmkit train`. */
+/** The parallel flags of `lmkit train` (with the general flags they combine with). */
 export interface ParallelFlags {
   /** `dp=2,pp=1,tp=1` (also zero=, schedule=, mb=). */
   parallel?: string;
@@ -18,15 +18,23 @@ export interface ParallelFlags {
   zero?: number;
   /** `threads` (worker threads of this process) or `tcp` (one process per rank, e.g. under `lmkit launch`). */
   backend?: string;
+  /** `--minutes`: stop every rank after the same step once about this many minutes have passed. */
+  minutes?: number;
 }
 
 /** What a parallel run reports (rank 0 writes the checkpoint, metrics and report). */
 export interface ParallelRunSummary {
   spec: ParallelSpec;
   backend: 'threads' | 'tcp';
+  precision: 'fp32' | 'bf16' | 'fp16';
   rank: number;
   worldSize: number;
+  /** Global steps completed (including resumed ones). */
   steps: number;
+  /** The step this run started from (the checkpoint's with --resume). */
+  startStep: number;
+  /** True when --minutes ended the run. */
+  stoppedByTime: boolean;
   loss: number;
   tokensPerSecond: number;
   bytesPerStep: number;
@@ -39,26 +47,49 @@ export function wantsParallel(flags: ParallelFlags): boolean {
   return flags.parallel !== undefined || flags.zero !== undefined || flags.backend !== undefined;
 }
 
-function refuse(what: string, why: string): never {
-  throw new UsageError(`${what} is not supported with --parallel yet: ${why}`, 'drop it, or train on one worker');
+function refuse(what: string, why: string, hint = 'drop it, or train on one worker'): never {
+  throw new UsageError(`${what} is not supported with --parallel yet: ${why}`, hint);
+}
+
+/** One step as every rank reports it. */
+interface StepRecord {
+  step: number;
+  loss: number;
+  lr: number;
+  tokensPerSecond: number;
+  gradNorm: number;
+  skipped?: boolean;
+  lossScale?: number;
 }
 
 /**
- * Runs a parallel training job from a validated run config. The strategies train in fp32 with the
- * causal-LM objective; rank 0 gathers the parameters and writes OUT/checkpoint (safetensors +
- * config.json, with the shards' tokenizer), OUT/metrics.jsonl and OUT/report.html.
+ * Runs a parallel training job from a validated run config (causal-LM objective). Data
+ * parallelism with any ZeRO stage trains in fp32, bf16 or fp16, resumes (--resume, from a
+ * parallel checkpoint of any layout or a single-worker one) and stops on a time budget
+ * (--minutes) after the same step on every rank; rank 0 writes OUT/checkpoint in the
+ * single-worker trainer's format (with the shards' tokenizer), OUT/metrics.jsonl and
+ * OUT/report.html. Pipeline and tensor parallelism train fp32 from scratch for --steps.
  */
 export async function trainParallel(options: { flags: ParallelFlags; run: RunConfig; dataDir: string; outDir: string; resume: boolean; source: string }): Promise<ParallelRunSummary> {
   const { flags, run, dataDir, outDir } = options;
-  if (options.resume) refuse('--resume', 'parallel runs write a final checkpoint but no optimizer state to resume from');
   if ((run.objective ?? 'clm') !== 'clm') refuse(`--objective ${run.objective}`, 'the strategies train decoders with the causal-LM objective');
-  if ((run.precision ?? 'fp32') !== 'fp32') refuse(`--precision ${run.precision}`, 'the strategies keep fp32 weights (no loss-scale agreement across ranks yet)');
   if ((run.grad_accum_steps ?? 1) !== 1) refuse('--grad-accum', 'use a larger --batch-size: data-parallel ranks split it');
   if (run.gradient_checkpointing) refuse('--gradient-checkpointing', 'ZeRO-3 already recomputes blocks; the others keep activations');
   const backend = flags.backend ?? 'threads';
   if (backend !== 'threads' && backend !== 'tcp') throw new UsageError(`--backend must be threads or tcp, got "${backend}"`);
   if (flags.zero !== undefined && ![0, 1, 2, 3].includes(flags.zero)) throw new UsageError(`--zero must be 0, 1, 2 or 3, got ${flags.zero}`);
+  if (flags.minutes !== undefined && !(flags.minutes > 0)) throw new UsageError(`--minutes must be positive, got ${flags.minutes}`);
   const spec = parseParallelSpec(flags.parallel ?? 'dp=1', flags.zero === undefined ? {} : { zero: flags.zero as 0 | 1 | 2 | 3 });
+  const precision = run.precision ?? 'fp32';
+  const dataParallelOnly = spec.pp === 1 && spec.tp === 1;
+  if (!dataParallelOnly) {
+    // NOTE: pipeline and tensor parallelism do not gather optimizer state or agree on fp16 overflow yet.
+    const split = spec.pp > 1 ? `pp=${spec.pp}` : `tp=${spec.tp}`;
+    const hint = 'use --parallel dp=N (with any --zero) for it, or drop it';
+    if (precision !== 'fp32') refuse(`--precision ${precision}`, `${split} keeps fp32 weights (bf16/fp16 work with dp and every ZeRO stage)`, hint);
+    if (options.resume) refuse('--resume', `${split} cannot gather its optimizer state into a checkpoint (dp and every ZeRO stage can)`, hint);
+    if (flags.minutes !== undefined) refuse('--minutes', `${split} stops after --steps only (dp and every ZeRO stage honour a time budget)`, hint);
+  }
 
   const dataset = await openTokenDataset(dataDir, { valFraction: run.val_fraction ?? 0.05 });
   const { model, config } = createRunModel(run, dataset.maxTokenId, options.source);
@@ -76,21 +107,25 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
     steps, batchSize: run.batch_size ?? 8, seqLen, schedule, seed,
     optimizer: { weightDecay: run.weight_decay ?? 0.1, betas: [run.beta1 ?? 0.9, run.beta2 ?? 0.95] as [number, number] },
     gradClip: run.grad_clip ?? 1.0,
+    ...(dataParallelOnly ? {
+      precision, outDir, resume: options.resume, checkpointEvery: run.checkpoint_every ?? 0,
+      ...(flags.minutes !== undefined ? { timeBudgetSeconds: flags.minutes * 60 } : {}),
+    } : {}),
   };
   const started = performance.now();
 
   let rank = 0;
   let worldSize = worldSizeOf(spec);
-  let losses: number[];
+  let records: StepRecord[];
   let parameters: Map<string, Float32Array> | undefined;
-  let result: { tokensPerSecond: number; bytesPerStep: number; memory: MemoryReport };
+  let result: { tokensPerSecond: number; bytesPerStep: number; memory: MemoryReport; startStep: number; stoppedByTime: boolean };
   if (backend === 'threads') {
     const ranks = await runParallelThreads({ spec, modelConfig: config, dataDir, ...common });
     const r0 = ranks.find((r) => r.rank === 0)!;
     // NOTE: each replica sees its own micro-batch; the mean over ranks is the global batch's loss.
-    losses = r0.losses.map((_, step) => ranks.reduce((sum, r) => sum + (r.losses[step] ?? NaN), 0) / ranks.length);
+    records = r0.records.map((rec, i) => ({ ...rec, loss: ranks.reduce((sum, r) => sum + (r.records[i]?.loss ?? NaN), 0) / ranks.length }));
     parameters = r0.parameters;
-    result = { tokensPerSecond: r0.tokensPerSecond, bytesPerStep: r0.bytesPerStep, memory: r0.memory };
+    result = r0;
   } else {
     const comm = await tcpCommunicator(resolveDistEnv());
     rank = comm.rank;
@@ -99,37 +134,48 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
       await comm.close();
       throw new UsageError(`--parallel ${flags.parallel} needs ${worldSizeOf(spec)} processes, but WORLD_SIZE is ${worldSize}`, `run it with lmkit launch --nproc ${worldSizeOf(spec)} -- lmkit train ...`);
     }
-    losses = [];
-    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, onStep: (r) => losses.push(r.loss) });
+    records = [];
+    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, onStep: (r) => records.push(r) });
     await comm.close();
     parameters = trained.parameters;
-    result = { tokensPerSecond: trained.tokensPerSecond, bytesPerStep: trained.bytesPerStep, memory: trained.memory };
+    result = trained;
   }
 
   const summary: ParallelRunSummary = {
-    spec, backend, rank, worldSize, steps: losses.length, loss: losses.at(-1) ?? NaN, tokensPerSecond: result.tokensPerSecond,
-    bytesPerStep: result.bytesPerStep, memoryBytes: result.memory.total, wroteCheckpoint: false,
+    spec, backend, precision, rank, worldSize, steps: result.startStep + records.length, startStep: result.startStep, stoppedByTime: result.stoppedByTime,
+    loss: records.at(-1)?.loss ?? NaN, tokensPerSecond: result.tokensPerSecond, bytesPerStep: result.bytesPerStep, memoryBytes: result.memory.total, wroteCheckpoint: false,
   };
   if (rank !== 0 || !parameters) return summary;
 
-  // Rank 0: the gathered parameters become an ordinary checkpoint that generate/eval/quantize load.
-  const shapes = new Map(model.namedParameters().map(([name, p]) => [name, [...p.shape]]));
-  model.loadStateDict(new Map([...parameters].map(([name, data]) => [name, { data, shape: shapes.get(name) ?? [data.length] }])));
   const checkpoint = join(outDir, 'checkpoint');
-  await saveModel(model, checkpoint);
+  if (!dataParallelOnly) {
+    // Pipeline / tensor parallel: the gathered parameters become a model checkpoint (no optimizer state) that generate/eval/quantize load.
+    const shapes = new Map(model.namedParameters().map(([name, p]) => [name, [...p.shape]]));
+    model.loadStateDict(new Map([...parameters].map(([name, data]) => [name, { data, shape: shapes.get(name) ?? [data.length] }])));
+    await saveModel(model, checkpoint);
+  }
   const tokenizerDir = join(dataDir, 'tokenizer');
   if (existsSync(join(tokenizerDir, 'lmkit.json'))) await cp(tokenizerDir, join(checkpoint, 'tokenizer'), { recursive: true });
-  const lr = createSchedule(schedule);
   const tokensPerStep = common.batchSize * seqLen;
   const elapsed = (performance.now() - started) / 1000;
-  const metrics: MetricsRecord[] = losses.map((loss, i) => ({ step: i + 1, loss, lr: lr.at(i), tokens: (i + 1) * tokensPerStep, tokens_per_s: Math.round(result.tokensPerSecond) }));
-  if (metrics.length > 0) metrics[metrics.length - 1]!.elapsed_s = +elapsed.toFixed(3);
-  await atomicWriteFile(join(outDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  const log = await MetricsLog.open(join(outDir, 'metrics.jsonl'), options.resume ? { resumeFromStep: result.startStep } : {});
+  for (const [i, r] of records.entries()) {
+    const metric: MetricsRecord = { step: r.step, loss: r.loss, lr: r.lr, tokens: r.step * tokensPerStep, tokens_per_s: Math.round(r.tokensPerSecond) };
+    if (Number.isFinite(r.gradNorm)) metric.grad_norm = r.gradNorm;
+    if (r.lossScale !== undefined) metric.loss_scale = r.lossScale;
+    if (r.skipped) metric.skipped = true;
+    if (i === records.length - 1) metric.elapsed_s = +elapsed.toFixed(3);
+    await log.write(metric);
+  }
   const split = `dp=${spec.dp}, pp=${spec.pp}, tp=${spec.tp}, zero=${spec.zero}${spec.pp > 1 ? `, ${spec.schedule} × ${spec.microBatches} micro-batches` : ''}`;
   await atomicWriteFile(join(outDir, 'report.html'), renderReport({
     title: 'lmkit parallel training report',
-    metrics,
-    summary: { parallel: split, backend, ranks: worldSize, 'tokens/s': Math.round(result.tokensPerSecond), 'bytes sent per step (rank 0)': Math.round(result.bytesPerStep), data: `${dataDir} (${dataset.totalTokens} tokens)` },
+    metrics: [...log.all],
+    summary: {
+      parallel: split, backend, ranks: worldSize, precision, steps: summary.steps, ...(result.startStep > 0 ? { 'resumed from step': result.startStep } : {}),
+      ...(result.stoppedByTime ? { 'stopped by': `--minutes ${flags.minutes}` } : {}),
+      'tokens/s': Math.round(result.tokensPerSecond), 'bytes sent per step (rank 0)': Math.round(result.bytesPerStep), data: `${dataDir} (${dataset.totalTokens} tokens)`,
+    },
   }));
   return { ...summary, wroteCheckpoint: true };
 }

@@ -102,7 +102,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--threads <n>', 'CPU threads for the WASM SIMD kernels (default: all cores)', parsePositiveInt('--threads'))
     .option('--gradient-checkpointing', 'recompute each block in the backward pass (less memory, ~1 extra forward)')
     .option('--resume', 'continue from OUT/checkpoint with the same settings (a larger --steps extends the run)')
-    .option('--parallel <spec>', 'split training over ranks: dp=2,pp=1,tp=1 (also zero=, schedule=gpipe|1f1b, mb=); fp32 and clm only')
+    .option('--parallel <spec>', 'split training over ranks: dp=2,pp=1,tp=1 (also zero=, schedule=gpipe|1f1b, mb=); clm only; --precision, --resume and --minutes with dp (any --zero)')
     .option('--zero <stage>', 'ZeRO stage for data parallelism: 0 (DDP), 1, 2 or 3', parseNonNegativeInt('--zero'))
     .option('--backend <name>', 'threads (worker threads in this process, default) or tcp (one process per rank: use `lmkit launch`)')
     .action(
@@ -111,7 +111,6 @@ export function registerTrainCommands(program: Command): void {
         const config = await runConfigFrom(flags);
         if (flags.minutes !== undefined && !(flags.minutes > 0)) throw new UsageError(`--minutes must be positive, got ${flags.minutes}`);
         if (wantsParallel(flags)) {
-          if (flags.minutes !== undefined) throw new UsageError('--minutes is not supported with --parallel yet', 'give --steps');
           const r = await trainParallel({ flags, run: config, dataDir: flags.data, outDir: flags.out, resume: Boolean(flags.resume), source: flags.config ?? 'flags' });
           const split = `dp=${r.spec.dp} pp=${r.spec.pp} tp=${r.spec.tp} zero=${r.spec.zero}`;
           printResult(global, r, `rank ${r.rank}/${r.worldSize} (${split}, ${r.backend}): ${r.steps} steps, loss ${r.loss.toFixed(4)}, ${Math.round(r.tokensPerSecond)} tokens/s, ${(r.memoryBytes / 1e6).toFixed(2)} MB of params+grads+optimizer state on this rank, ${(r.bytesPerStep / 1e6).toFixed(2)} MB sent per step${r.wroteCheckpoint ? `\ncheckpoint: ${join(flags.out, 'checkpoint')}/  metrics: ${join(flags.out, 'metrics.jsonl')}  report: ${join(flags.out, 'report.html')}` : ''}`);

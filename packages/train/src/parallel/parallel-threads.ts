@@ -10,7 +10,7 @@ import type { Precision } from '../trainer.js';
 import { joinThreadGroup, spawnThreads } from './comm/threads.js';
 import { CommError } from './communicator.js';
 import { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel-spec.js';
-import { runParallelTraining, type ParallelTrainingResult } from './parallel-training.js';
+import { runParallelTraining, type ParallelStepRecord, type ParallelTrainingResult } from './parallel-training.js';
 
 /** Options for {@link runParallelThreads}; plain data, since each worker thread receives a copy. */
 export interface ParallelThreadsOptions {
@@ -50,8 +50,8 @@ export interface ParallelThreadsOptions {
   timeBudgetSeconds?: number;
 }
 
-/** What each rank hands back (the parameters only from rank 0, to keep copies down). */
-export type ThreadRankResult = Omit<ParallelTrainingResult, 'parameters'> & { rank: number; losses: number[]; parameters?: Map<string, Float32Array> };
+/** What each rank hands back: its per-step losses and records (the parameters only from rank 0, to keep copies down). */
+export type ThreadRankResult = Omit<ParallelTrainingResult, 'parameters'> & { rank: number; losses: number[]; records: ParallelStepRecord[]; parameters?: Map<string, Float32Array> };
 
 /**
  * Trains with `spec` in dp·pp·tp worker threads of this process (threads backend): each thread
@@ -78,7 +78,7 @@ export async function runParallelThreads(options: ParallelThreadsOptions): Promi
 export async function threadRankMain(): Promise<void> {
   if (isMainThread) throw new CommError('TRAIN_COMM_BAD_ARGS', 'threadRankMain() runs inside a worker started by runParallelThreads()');
   const { comm, rank, data, finish } = joinThreadGroup<ParallelThreadsOptions & { spec: ParallelSpec }>();
-  const losses: number[] = [];
+  const records: ParallelStepRecord[] = [];
   const model = createModel(data.modelConfig, { seed: data.seed ?? 1337 }) as DecoderLM;
   const result = await runParallelTraining({
     comm, spec: data.spec, model, dataset: await openTokenDataset(data.dataDir), objective: causalLm(), steps: data.steps,
@@ -88,9 +88,9 @@ export async function threadRankMain(): Promise<void> {
     ...(data.precision ? { precision: data.precision } : {}), ...(data.lossScaler ? { lossScaler: data.lossScaler } : {}),
     ...(data.outDir ? { outDir: data.outDir } : {}), ...(data.resume ? { resume: true } : {}),
     ...(data.checkpointEvery ? { checkpointEvery: data.checkpointEvery } : {}), ...(data.timeBudgetSeconds ? { timeBudgetSeconds: data.timeBudgetSeconds } : {}),
-    onStep: (r) => losses.push(r.loss),
+    onStep: (r) => records.push(r),
   });
   const { parameters, ...rest } = result;
-  finish({ ...rest, rank, losses, ...(rank === 0 ? { parameters } : {}) });
+  finish({ ...rest, rank, losses: records.map((r) => r.loss), records, ...(rank === 0 ? { parameters } : {}) });
   await comm.close();
 }
