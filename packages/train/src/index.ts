@@ -68,5 +68,7 @@ export { megatronStage, type MegatronStageOptions } from './parallel/megatron-st
 export { denseStage, type ModelStage, type StageMicro, type StageParam, type DenseStageOptions } from './parallel/model-stage.js';
 export { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel/parallel-spec.js';
 export { createStrategy, runParallelTraining, type StrategyOptions, type ParallelTrainingOptions, type ParallelTrainingResult } from './parallel/parallel-training.js';
+export type { FullTrainingState } from './parallel/strategy.js';
+export type { ParallelStepRecord } from './parallel/parallel-training.js';
 export { runParallelThreads, threadRankMain, type ParallelThreadsOptions, type ThreadRankResult } from './parallel/parallel-threads.js';
 export { launchProcesses, type LaunchOptions, type LaunchResult } from './parallel/launch.js';
