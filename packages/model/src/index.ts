@@ -37,3 +37,4 @@ export {
   SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype, type SafetensorsEntry, type SafetensorsFile,
 } from './safetensors.js';
 export { toHuggingFace, fromHuggingFace, hfArchitecture, isIgnoredHfTensor, type HostArray } from './hf-names.js';
+export { trimVocabRows, padVocabRows } from './vocab-rows.js';
