@@ -183,4 +183,14 @@ describe('fp16 overflow agreement', () => {
       expect(o.failure).toBe('TRAIN_NONFINITE_LOSS');
     }
   });
+
+  it('normWeights count a parameter replicated on every rank once in the global norm', async () => {
+    const out = await runInProcess(2, async (comm, r) => {
+      const own = Float32Array.of(r === 0 ? 3 : 4); // sharded: one value per rank
+      const shared = Float32Array.of(12); // the same copy on both ranks
+      const opt = new OptimizerStep(comm, [{ name: 'own', shape: [1], data: new Float32Array(1), grad: own }, { name: 'norm.weight', shape: [1], data: new Float32Array(1), grad: shared }], { sharded: true, normWeights: [1, 1 / comm.worldSize], gradClip: 0 });
+      return (await opt.step(LR)).gradNorm;
+    });
+    expect(out).toEqual([13, 13]); // √(3² + 4² + 12²)
+  });
 });

@@ -22,6 +22,12 @@ export interface OptimizerStepOptions {
    * ranks. False when every rank holds the whole reduced gradient (DDP). Required.
    */
   sharded: boolean;
+  /**
+   * With `sharded`, a weight per parameter on this rank's squared-norm partial sum, for parameters
+   * that several ranks of `comm` hold as identical copies (e.g. norms replicated across a
+   * tensor-parallel group: 1/tp), so each counts once in the global norm. Default all 1.
+   */
+  normWeights?: readonly number[];
 }
 
 /** One optimizer step's outcome (identical on every rank of the group). */
@@ -110,9 +116,17 @@ export class OptimizerStep {
       for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= inv;
     }
     let sumSq = 0;
-    if (!found) for (const g of grads) for (let i = 0; i < g.length; i++) sumSq += g[i] * g[i];
+    let weighted = 0;
+    if (!found) {
+      grads.forEach((g, k) => {
+        let s = 0;
+        for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+        sumSq += s;
+        weighted += (this.options.normWeights?.[k] ?? 1) * s;
+      });
+    }
     // NOTE: one 16-byte all-reduce carries both: the sum of flags > 0 is MAX(found-inf) over ranks.
-    const agreed = new Float64Array([this.options.sharded ? sumSq : 0, found ? 1 : 0]);
+    const agreed = new Float64Array([this.options.sharded ? weighted : 0, found ? 1 : 0]);
     await this.comm.allReduce(agreed, 'sum');
     if (agreed[1] > 0) {
       if (!this.scaler) {
