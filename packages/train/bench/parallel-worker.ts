@@ -6,6 +6,7 @@ import { joinThreadGroup } from '../src/parallel/comm/threads.js';
 import type { PipelineStrategy } from '../src/parallel/pipeline.js';
 import { parseParallelSpec } from '../src/parallel/parallel-spec.js';
 import { createStrategy } from '../src/parallel/parallel-training.js';
+import { tensorParallel } from '../src/parallel/tensor-parallel.js';
 import { SeededRng } from '../src/rng.js';
 
 interface Job {
@@ -14,17 +15,19 @@ interface Job {
   kernelThreads: number;
   batchSize: number;
   seqLen: number;
+  /** tp only: false keeps the embedding and head replicated (to measure what vocab parallelism saves). */
+  vocabParallel?: boolean;
 }
 
 const { comm, rank, data, finish } = joinThreadGroup<Job>();
 const wasm = useWasmKernels({ threads: data.kernelThreads });
 const spec = parseParallelSpec(data.spec);
 const model = createModel(getPreset('tiny'), { seed: 1 + rank }) as DecoderLM;
-const strategy = await createStrategy(comm, model, spec, { optimizer: { lr: 3e-4 } });
+const strategy = data.vocabParallel === false ? await tensorParallel(comm, model, { optimizer: { lr: 3e-4 }, vocabParallel: false }) : await createStrategy(comm, model, spec, { optimizer: { lr: 3e-4 } });
 const B = data.batchSize;
 const T = data.seqLen;
 const localB = B / spec.dp;
-const rng = new SeededRng(1000 + (spec.dp > 1 ? rank : 0));
+const rng = new SeededRng(1000 + Math.floor(rank / (spec.pp * spec.tp))); // NOTE: the model-parallel ranks of one replica read the same batch
 const batch = () => {
   const w = new Int32Array(localB * (T + 1));
   for (let i = 0; i < w.length; i++) w[i] = rng.int(256);

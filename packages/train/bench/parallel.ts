@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { countParams, getPreset, resolveConfig } from '@lmkit/model';
 import { measuredBubble, pipelineSchedule, simulateSchedule, stageOpCosts, type PipeOp } from '../src/parallel/pipeline-schedule.js';
 import { spawnThreads } from '../src/parallel/comm/threads.js';
+import { parseParallelSpec, worldSizeOf } from '../src/parallel/parallel-spec.js';
 import type { MemoryReport } from '../src/parallel/strategy.js';
 import { bundleForTest } from '../test/bundle.js';
 
@@ -27,8 +28,8 @@ const pkgDir = process.cwd();
 const outDir = join(pkgDir, 'node_modules', '.cache', 'lmkit-bench-parallel');
 const workerFile = await bundleForTest(join(pkgDir, 'bench', 'parallel-worker.ts'), join(outDir, 'parallel-worker.mjs'), join(pkgDir, '..'));
 
-async function run(spec: string, ranks: number, kernelThreads: number): Promise<{ tokensPerS: number; out: RankOut[] }> {
-  const out = await spawnThreads<RankOut>(workerFile, ranks, { data: { spec, steps: STEPS, kernelThreads, batchSize: B, seqLen: T } });
+async function run(spec: string, ranks: number, kernelThreads: number, vocabParallel?: boolean): Promise<{ tokensPerS: number; out: RankOut[] }> {
+  const out = await spawnThreads<RankOut>(workerFile, ranks, { data: { spec, steps: STEPS, kernelThreads, batchSize: B, seqLen: T, vocabParallel } });
   const stepMs = median(out[0].times);
   return { tokensPerS: (B * T) / (stepMs / 1000), out };
 }
@@ -36,19 +37,22 @@ async function run(spec: string, ranks: number, kernelThreads: number): Promise<
 const psi = countParams(resolveConfig(getPreset('tiny')).spec);
 const kib = (b: number): string => `${(b / 1024).toFixed(0)} KiB`;
 console.log(`parallel training bench — reference config, Ψ = ${psi} parameters, batch ${B} × ${T} tokens per step, ${STEPS} timed steps (median)`);
-console.log('measured on the shared 2-core machine: timings are noisy; each strategy runs 2 ranks as worker threads with 1 GEMM thread each');
+console.log('measured on the shared 2-core machine: timings are noisy; each strategy runs dp·pp·tp ranks (2, or 4 and 8 for 3D) as worker threads with 1 GEMM thread each');
 const anchor = await run('dp=1', 1, 2);
 console.log(`anchor: 1 worker, 2 GEMM threads: ${anchor.tokensPerS.toFixed(0)} tokens/s, holds ${kib(anchor.out[0].memory.total)} (16Ψ = ${kib(16 * psi)})`);
 const single1 = await run('dp=1', 1, 1);
 console.log(`        1 worker, 1 GEMM thread:  ${single1.tokensPerS.toFixed(0)} tokens/s`);
-const allRows: [string, string, (n: number) => number, string][] = [
+const allRows: [string, string, (n: number) => number, string, boolean?][] = [
   ['dp=2', 'DDP', (n) => 16 * psi + 0 * n, '2(N−1)/N·Ψ·4'],
   ['dp=2,zero=1', 'ZeRO-1', (n) => 8 * psi + (8 * psi) / n, '2(N−1)/N·Ψ·4'],
   ['dp=2,zero=2', 'ZeRO-2', (n) => 4 * psi + (12 * psi) / n, '2(N−1)/N·Ψ·4'],
   ['dp=2,zero=3', 'ZeRO-3', (n) => (16 * psi) / n, '3(N−1)/N·Ψ·4'],
   ['pp=2,mb=4,schedule=1f1b', 'pp=2 1F1B m=4', () => NaN, ''],
   ['pp=2,mb=4,schedule=gpipe', 'pp=2 GPipe m=4', () => NaN, ''],
-  ['tp=2', 'tp=2', () => NaN, ''],
+  ['tp=2', 'tp=2 vocab-par.', () => NaN, ''],
+  ['tp=2', 'tp=2 repl. vocab', () => NaN, '', false],
+  ['pp=2,tp=2,mb=4', 'pp2×tp2 1F1B', () => NaN, ''],
+  ['dp=2,pp=2,tp=2,mb=4', 'dp2×pp2×tp2', () => NaN, ''],
 ];
 // BENCH_ONLY=gpipe runs only the rows whose spec contains that text (after the anchors).
 const only = process.env.BENCH_ONLY;
@@ -56,9 +60,11 @@ const rows = only ? allRows.filter(([spec]) => spec.includes(only)) : allRows;
 console.log('');
 console.log('strategy        tokens/s  ×anchor  held/rank (measured | formula)   sent/rank/step (measured | formula)');
 const bubbles: string[] = [];
-for (const [spec, label, formula, volName] of rows) {
-  const N = 2;
-  const r = await run(spec, N, 1);
+const held: Record<string, number> = {};
+for (const [spec, label, formula, volName, vocabParallel] of rows) {
+  const N = worldSizeOf(parseParallelSpec(spec));
+  const r = await run(spec, N, 1, vocabParallel);
+  held[label] = r.out[0].memory.total;
   const m = r.out[0].memory;
   // NOTE: each timed step has two barriers (one f64 all-reduce each: 2·(N−1)/N·8 bytes per rank); they are not part of the strategy's traffic.
   const perStep = r.out[0].bytes / STEPS - 2 * ((2 * (N - 1)) / N) * 8;
@@ -68,10 +74,17 @@ for (const [spec, label, formula, volName] of rows) {
     `${label.padEnd(15)} ${r.tokensPerS.toFixed(0).padStart(8)}  ${(r.tokensPerS / anchor.tokensPerS).toFixed(2).padStart(6)}x  ${kib(m.total).padStart(9)} | ${Number.isNaN(predicted) ? '—'.padStart(9) : kib(predicted).padStart(9)}          ` +
       `${kib(perStep).padStart(9)} | ${Number.isNaN(volFormula) ? '—' : `${kib(volFormula)} (${volName})`}`,
   );
-  if (r.out[0].timeline) bubbles.push(bubbleLine(label, spec, r.out.map((o) => o.timeline!)));
+  // The pipeline of replica 0 seen from tp rank 0 of each stage (rank = dp·(pp·tp) + pp·tp + tp).
+  const tp = parseParallelSpec(spec).tp;
+  if (r.out[0].timeline) bubbles.push(bubbleLine(label, spec, r.out.filter((o) => o.rank < N / parseParallelSpec(spec).dp && o.rank % tp === 0).map((o) => o.timeline!)));
 }
 console.log('');
 for (const line of bubbles) console.log(line);
+if (held['tp=2 vocab-par.'] !== undefined && held['tp=2 repl. vocab'] !== undefined) {
+  const { vocabSize: V, dModel: C, tieEmbeddings } = resolveConfig(getPreset('tiny')).spec;
+  const predicted = 16 * (tieEmbeddings ? 1 : 2) * (V - V / 2) * C;
+  console.log(`vocab parallel (tp=2): holds ${kib(held['tp=2 repl. vocab'] - held['tp=2 vocab-par.'])} less per rank than a replicated embedding/head (predicted 16·(V − V/t)·C${tieEmbeddings ? '' : '·2'} = ${kib(predicted)}), and the logits (B·T·V/t) are never gathered`);
+}
 console.log('held = fp32 params + grads + AdamW m,v the strategy keeps between steps (formulas adapted to fp32 masters: DDP 16Ψ, ZeRO-1 8Ψ+8Ψ/N, ZeRO-2 4Ψ+12Ψ/N, ZeRO-3 16Ψ/N);');
 console.log('pp/tp hold their stage / shard of params, grads and state; pipeline traffic is activations (B/m·T·C per micro-batch each way), TP traffic 4 all-reduces of B·T·C per layer.');
 
