@@ -102,6 +102,18 @@ describe('parallel checkpoints resume exactly', () => {
   });
 });
 
+describe('resume from a checkpoint of another model', () => {
+  it('fails on every rank with TRAIN_BAD_CHECKPOINT naming the parameter (none is left waiting in a collective)', async () => {
+    const out = fresh();
+    await parallel('dp=2,zero=2', { steps: 1, outDir: out });
+    const codes = await runInProcess(2, async (comm, r) => runParallelTraining({
+      comm, spec: parseParallelSpec('dp=2,zero=2'), model: smallGpt(7 + r, { n_embd: 16 }), dataset, objective: causalLm(), steps: 2, batchSize: 4, seqLen: 16, outDir: out, resume: true,
+    }).then(() => 'resumed', (e: { code?: string; message: string }) => `${e.code}: ${e.message}`));
+    console.log(codes[0]);
+    for (const c of codes) expect(c).toMatch(/^TRAIN_BAD_CHECKPOINT: \S+checkpoint: the training state has \d+ values of master weights for "[^"]+", the model has \d+/);
+  });
+});
+
 describe('time budget across ranks', () => {
   it('rank 0 decides: ranks told different budgets stop after the same step, checkpoint it, and the run resumes from there', async () => {
     const out = fresh();

@@ -198,7 +198,10 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
   if (options.resume && ckptDir) {
     const ck = await loadCheckpoint(ckptDir); // NOTE: every rank reads it and takes its shard
     schedule = checkResume(ck, runInfo, options.steps);
-    await strategy.importState!({ master: ck.master, optimizer: ck.optimizer, ...(ck.state.scaler ? { scaler: ck.state.scaler } : {}) });
+    await strategy.importState!({ master: ck.master, optimizer: ck.optimizer, ...(ck.state.scaler ? { scaler: ck.state.scaler } : {}) }).catch((error: unknown) => {
+      if (!(error instanceof TrainError)) throw error;
+      throw new TrainError(error.code as `TRAIN_${string}`, `${ck.dir}: ${error.message}`, { ...(error.hint ? { hint: error.hint } : {}), details: { ...error.details, dir: ck.dir }, cause: error });
+    });
     sampler.loadState(ck.state.sampler);
     rng = SeededRng.fromState(ck.state.objectiveRng);
     step = ck.state.step;

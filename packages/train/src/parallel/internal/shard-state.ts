@@ -64,6 +64,8 @@ export async function exportShardedState(comm: Communicator, groups: readonly Sh
 
 /** Writes this rank's pieces of `state` into the groups' masters and loads its moment pieces into `opt` (every rank calls it). */
 export function importShardedState(rank: number, groups: readonly ShardedGroup[], opt: OptimizerStep, state: FullTrainingState): void {
+  // NOTE: every rank checks every parameter first, so a bad state fails on all ranks alike (none waits in a collective).
+  for (const g of groups) g.layout.entries.forEach((e) => fullEntry(state, g.names[e.index], e.size));
   const optimizer: AdamWState = { step: state.optimizer.step, m: {}, v: {} };
   for (const g of groups) {
     g.layout.pieces(rank).forEach((pc, k) => {
