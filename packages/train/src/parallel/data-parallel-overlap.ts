@@ -4,8 +4,9 @@ import { add, crossEntropy, matmul, mul, reshape, scope, slice, tensor, type Ten
 import { assertCheckpointable } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
 import type { Communicator } from './communicator.js';
-import { gradientBuckets, loadReplicatedState, optimizerStepOptions, replicatedState, type DataParallelOptions } from './data-parallel.js';
-import { OptimizerStep } from './internal/optimizer-step.js';
+import { gradientBuckets, type DataParallelOptions } from './data-parallel.js';
+import { OptimizerStep, optimizerStepOptions } from './internal/optimizer-step.js';
+import { loadReplicatedState, replicatedState } from './internal/shard-state.js';
 import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** A DDP strategy that also says how much of the gradient traffic started before backward ended. */

@@ -5,8 +5,8 @@ import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import type { Precision } from '../trainer.js';
 import type { TrainableModel, TrainableParam } from '../trainable-model.js';
 import type { Communicator } from './communicator.js';
-import { halfFormatOf, OptimizerStep } from './internal/optimizer-step.js';
-import { fullEntry } from './internal/shard-state.js';
+import { halfFormatOf, OptimizerStep, optimizerStepOptions } from './internal/optimizer-step.js';
+import { loadReplicatedState, replicatedState } from './internal/shard-state.js';
 import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link dataParallel}. */
@@ -25,30 +25,6 @@ export interface DataParallelOptions {
   precision?: Precision;
   /** Loss scaler settings (fp16 only). Default GradScaler's. */
   lossScaler?: LossScalerOptions;
-}
-
-/** The {@link OptimizerStep} options a strategy's options ask for. */
-export function optimizerStepOptions(options: DataParallelOptions, sharded: boolean): ConstructorParameters<typeof OptimizerStep>[2] {
-  return { sharded, ...(options.optimizer ? { optimizer: options.optimizer } : {}), ...(options.gradClip !== undefined ? { gradClip: options.gradClip } : {}), ...(options.precision ? { precision: options.precision } : {}), ...(options.lossScaler ? { lossScaler: options.lossScaler } : {}) };
-}
-
-/** A replicated strategy's full state: `masters` by `names` plus the (full) moments of `opt`. */
-export function replicatedState(names: readonly string[], masters: readonly Float32Array[], opt: OptimizerStep): FullTrainingState {
-  const own = opt.state();
-  return { master: new Map(names.map((n, i) => [n, masters[i].slice()])), optimizer: own.optimizer, ...(own.scaler ? { scaler: own.scaler } : {}) };
-}
-
-/** Loads a full state into a replicated strategy's `masters` and `opt`. */
-export function loadReplicatedState(names: readonly string[], masters: readonly Float32Array[], opt: OptimizerStep, state: FullTrainingState): void {
-  const m: Record<string, Float32Array> = {};
-  const v: Record<string, Float32Array> = {};
-  names.forEach((n, i) => {
-    const full = fullEntry(state, n, masters[i].length);
-    masters[i].set(full.master);
-    m[n] = full.m;
-    v[n] = full.v;
-  });
-  opt.loadState({ optimizer: { step: state.optimizer.step, m, v }, ...(state.scaler ? { scaler: state.scaler } : {}) });
 }
 
 /** Groups parameter indices into buckets of at most `cap` bytes, in reverse parameter order (the order backward produces them). */

@@ -5,9 +5,8 @@ import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import type { Precision } from '../trainer.js';
 import type { TrainableModel } from '../trainable-model.js';
 import { CommError, type Communicator } from './communicator.js';
-import { optimizerStepOptions } from './data-parallel.js';
 import { FlatLayout } from './internal/flat-shards.js';
-import { halfFormatOf, OptimizerStep } from './internal/optimizer-step.js';
+import { halfFormatOf, OptimizerStep, optimizerStepOptions } from './internal/optimizer-step.js';
 import { exportShardedState, importShardedState, type ShardedGroup } from './internal/shard-state.js';
 import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 

@@ -7,9 +7,8 @@ import type { AdamWOptions, OptimParam } from '../optim/adamw.js';
 import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import type { Precision } from '../trainer.js';
 import type { Communicator } from './communicator.js';
-import { optimizerStepOptions } from './data-parallel.js';
 import { FlatLayout } from './internal/flat-shards.js';
-import { OptimizerStep } from './internal/optimizer-step.js';
+import { OptimizerStep, optimizerStepOptions } from './internal/optimizer-step.js';
 import { exportShardedState, importShardedState, type ShardedGroup } from './internal/shard-state.js';
 import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 

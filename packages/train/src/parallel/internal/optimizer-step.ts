@@ -46,6 +46,11 @@ export interface OptimizerStepState {
   scaler?: LossScalerState;
 }
 
+/** The {@link OptimizerStep} options a strategy's options ask for. */
+export function optimizerStepOptions(options: Omit<OptimizerStepOptions, 'sharded'>, sharded: boolean): OptimizerStepOptions {
+  return { sharded, ...(options.optimizer ? { optimizer: options.optimizer } : {}), ...(options.gradClip !== undefined ? { gradClip: options.gradClip } : {}), ...(options.precision ? { precision: options.precision } : {}), ...(options.lossScaler ? { lossScaler: options.lossScaler } : {}) };
+}
+
 const FORMATS: Record<Precision, HalfFormat | null> = { fp32: null, bf16: 'bf16', fp16: 'f16' };
 
 /** The half format of `precision` (null for fp32), with a typed error for anything else. */

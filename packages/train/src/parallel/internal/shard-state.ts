@@ -1,4 +1,4 @@
-// Moves training state between its full form (tensors by parameter name) and a rank's flat-shard pieces, for checkpoints of sharded strategies.
+// Moves training state between its full form (tensors by parameter name) and what a rank keeps: the whole state (replicated strategies) or its flat-shard pieces (sharded ones), for checkpoints.
 import { TrainError } from '../../errors.js';
 import type { AdamWState } from '../../optim/adamw.js';
 import type { Communicator } from '../communicator.js';
@@ -30,6 +30,25 @@ export function fullEntry(state: FullTrainingState, name: string, size: number):
     }
   }
   return { master: master!, m: m!, v: v! };
+}
+
+/** A replicated strategy's full state: `masters` by `names` plus the (full) moments of `opt`. */
+export function replicatedState(names: readonly string[], masters: readonly Float32Array[], opt: OptimizerStep): FullTrainingState {
+  const own = opt.state();
+  return { master: new Map(names.map((n, i) => [n, masters[i].slice()])), optimizer: own.optimizer, ...(own.scaler ? { scaler: own.scaler } : {}) };
+}
+
+/** Loads a full state into a replicated strategy's `masters` and `opt`. */
+export function loadReplicatedState(names: readonly string[], masters: readonly Float32Array[], opt: OptimizerStep, state: FullTrainingState): void {
+  const m: Record<string, Float32Array> = {};
+  const v: Record<string, Float32Array> = {};
+  names.forEach((n, i) => {
+    const full = fullEntry(state, n, masters[i].length);
+    masters[i].set(full.master);
+    m[n] = full.m;
+    v[n] = full.v;
+  });
+  opt.loadState({ optimizer: { step: state.optimizer.step, m, v }, ...(state.scaler ? { scaler: state.scaler } : {}) });
 }
 
 /** All-gathers every rank's pieces (aligned with `layout.pieces(rank)`) into full per-parameter arrays. */
