@@ -27,7 +27,7 @@ export { processorsFor, chooseToken, argmax, type UniformSource } from './sampli
 // Quantization (q8_0 / q4_0, ggml block layouts)
 export { quantize, dequantize, dequantizeRow, quantizedBytes, QK, type QuantFormat, type QuantizedMatrix } from './quant/formats.js';
 export { quantizedMatmul, quantizedMatmulJs, type QuantKernel } from './quant/matmul.js';
-export { quantKernelInfo } from './quant/wasm-kernels.js';
+export { quantKernelInfo, setQuantThreads } from './quant/wasm-kernels.js';
 
 // Calibrated quantization (GPTQ into q8_0 / q4_0 blocks)
 export { gptqQuantize, type GptqOptions, type GptqResult, type GptqLayerReport } from './quant/gptq.js';

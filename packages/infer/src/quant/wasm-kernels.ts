@@ -1,50 +1,96 @@
-// Runs quantizedMatmul on the WebAssembly SIMD kernels: weights uploaded once into wasm memory, activations quantized per call.
-import { QKERNELS_WASM_BASE64 } from './wasm/qkernels.wasm.js';
+// Runs quantizedMatmul on the WebAssembly SIMD kernels over worker threads: weights packed once into shared wasm memory, activations quantized per call.
+import { availableParallelism } from 'node:os';
+import { InferError } from '../errors.js';
 import { QK, type QuantizedMatrix } from './formats.js';
+import { QuantWorkerPool, MAX_QUANT_WORKERS } from './internal/quant-worker-pool.js';
+import { QKERNELS_WASM_BASE64 } from './wasm/qkernels.wasm.js';
 
 interface Exports {
-  quantize_row_q8_0(x: number, nb: number, xq: number, xd: number): void;
-  gemm_q8_0(wq: number, wd: number, xq: number, xd: number, rows: number, nb: number, tokens: number, bias: number, y: number): void;
-  gemm_q4_0(wq: number, wd: number, xq: number, xd: number, rows: number, nb: number, tokens: number, bias: number, y: number): void;
+  prep_activations(x: number, nb: number, tokens: number, format: number, xa: number, xd: number, xs: number): void;
+  run_job(job: number): void;
   __heap_base: WebAssembly.Global;
 }
 
 const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the module's --max-memory
+const JOB_INTS = 16; // int32 slots per job descriptor (13 used)
+const ROWS_PER_GROUP = 4; // weight rows interleaved per group (qkernels.c)
+const MIN_GROUPS_PER_THREAD = 16; // below this a worker's wake-up costs more than its share
 
-/** Bump-allocated wasm memory holding uploaded weights, plus a scratch area reused by every call. */
+/** Packed weights inside wasm memory: 4-row groups, scales as 4 floats per (group, block). */
+interface Packed {
+  wq: number;
+  wd: number;
+}
+
+/** Bump-allocated shared wasm memory holding packed weights, a reused scratch area, the job descriptors and the worker pool. */
 class QuantRuntime {
-  readonly memory = new WebAssembly.Memory({ initial: 32 });
+  readonly memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
   readonly exports: Exports;
+  readonly pool: QuantWorkerPool;
+  threads = Math.min(availableParallelism(), MAX_QUANT_WORKERS + 1);
+  readonly jobs: number;
   private top: number;
   private scratch = { ptr: 0, bytes: 0 };
-  private readonly uploaded = new WeakMap<QuantizedMatrix, { wq: number; wd: number }>();
+  private readonly packed = new WeakMap<QuantizedMatrix, Packed>();
 
   constructor() {
     const module = new WebAssembly.Module(Buffer.from(QKERNELS_WASM_BASE64, 'base64'));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as Exports;
     this.top = align(Number(this.exports.__heap_base.value), 64);
+    this.jobs = this.alloc((MAX_QUANT_WORKERS + 1) * JOB_INTS * 4);
+    this.pool = new QuantWorkerPool(module, this.memory);
+    this.pool.grow(this.threads - 1);
   }
 
   private alloc(bytes: number): number {
     const ptr = this.top;
     this.top = align(ptr + bytes, 64);
     const need = this.top - this.memory.buffer.byteLength;
-    if (need > 0) this.memory.grow(Math.ceil(need / PAGE));
+    if (need > 0) {
+      const pages = Math.ceil(need / PAGE);
+      if (this.memory.buffer.byteLength / PAGE + pages > MAX_PAGES) {
+        throw new InferError('INFER_OUT_OF_MEMORY', `quantized kernels: ${(this.top / 2 ** 30).toFixed(2)} GiB of weights and scratch exceed the 4 GiB of wasm memory`, {
+          hint: "use a smaller model or a lower-bit format, or kernel 'js'",
+        });
+      }
+      this.memory.grow(pages);
+    }
     return ptr;
   }
 
-  /** Copies a matrix's codes and scales into wasm memory once (kept for the life of the process). */
-  upload(q: QuantizedMatrix): { wq: number; wd: number } {
-    let entry = this.uploaded.get(q);
-    if (!entry) {
-      const wq = this.alloc(q.qs.byteLength);
-      new Uint8Array(this.memory.buffer, wq, q.qs.byteLength).set(new Uint8Array(q.qs.buffer, q.qs.byteOffset, q.qs.byteLength));
-      const wd = this.alloc(q.scales.byteLength);
-      new Float32Array(this.memory.buffer, wd, q.scales.length).set(q.scales);
-      entry = { wq, wd };
-      this.uploaded.set(q, entry);
+  /** Copies a matrix's codes and scales into wasm memory once, in 4-row groups (kept for the life of the process). */
+  pack(q: QuantizedMatrix): Packed {
+    let entry = this.packed.get(q);
+    if (entry) return entry;
+    const { rows, blocksPerRow: nb } = q;
+    const groups = Math.ceil(rows / ROWS_PER_GROUP);
+    const rowBlockBytes = q.format === 'q8_0' ? QK : QK / 2;
+    const wq = this.alloc(groups * ROWS_PER_GROUP * nb * rowBlockBytes);
+    const wd = this.alloc(groups * ROWS_PER_GROUP * nb * 4);
+    const buffer = this.memory.buffer;
+    const src = q.qs;
+    // NOTE: row blocks are 16 or 32 bytes, so they move as int32 words when the source is aligned.
+    const unit = src.byteOffset % 4 === 0 ? 4 : 1;
+    const from = unit === 4 ? new Int32Array(src.buffer, src.byteOffset, src.byteLength / 4) : new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+    const to = unit === 4 ? new Int32Array(buffer, wq, (groups * ROWS_PER_GROUP * nb * rowBlockBytes) / 4) : new Uint8Array(buffer, wq, groups * ROWS_PER_GROUP * nb * rowBlockBytes);
+    const words = rowBlockBytes / unit;
+    const scales = new Float32Array(buffer, wd, groups * ROWS_PER_GROUP * nb);
+    for (let r = 0; r < rows; r++) {
+      const g = Math.floor(r / ROWS_PER_GROUP);
+      const i = r % ROWS_PER_GROUP;
+      for (let b = 0; b < nb; b++) {
+        const slot = (g * nb + b) * ROWS_PER_GROUP + i;
+        scales[slot] = q.scales[r * nb + b];
+        const s = (r * nb + b) * words;
+        const d = slot * words;
+        for (let k = 0; k < words; k++) to[d + k] = from[s + k];
+      }
     }
+    // Rows past `rows` in the last group stay zero: fresh wasm memory is zeroed and never reused.
+    entry = { wq, wd };
+    this.packed.set(q, entry);
     return entry;
   }
 
@@ -61,7 +107,7 @@ function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
 
-/** The wasm runtime, or null where WebAssembly SIMD is unavailable (then the JS kernels run; see quantKernelInfo). */
+/** The wasm runtime, or null where WebAssembly SIMD or shared memory is unavailable (then the JS kernels run; see quantKernelInfo). */
 function getRuntime(): QuantRuntime | null {
   if (runtime === undefined) {
     try {
@@ -73,9 +119,33 @@ function getRuntime(): QuantRuntime | null {
   return runtime;
 }
 
-/** Which implementation quantized matmuls use: 'wasm-simd' or 'js' (when WebAssembly SIMD is missing). */
-export function quantKernelInfo(): { mode: 'wasm-simd' | 'js' } {
-  return { mode: getRuntime() ? 'wasm-simd' : 'js' };
+/** Which implementation quantized matmuls use ('wasm-simd', or 'js' when WebAssembly SIMD is missing) and on how many threads. */
+export function quantKernelInfo(): { mode: 'wasm-simd' | 'js'; threads: number; threadsReady: number } {
+  const rt = getRuntime();
+  return rt ? { mode: 'wasm-simd', threads: rt.threads, threadsReady: Math.min(rt.threads, 1 + rt.pool.readyCount()) } : { mode: 'js', threads: 1, threadsReady: 1 };
+}
+
+/**
+ * Sets how many threads a quantized matmul may use, the calling thread included (default
+ * os.availableParallelism(), at most 64). Workers start in the background; until they are ready a
+ * call uses the threads ready so far. Workers never keep the process alive.
+ */
+export function setQuantThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new InferError('INFER_BAD_ARGUMENT', `setQuantThreads: threads must be a positive integer, got ${threads}`, { hint: 'pass 1 for single-threaded kernels, or os.availableParallelism()' });
+  }
+  const rt = getRuntime();
+  if (!rt) return;
+  rt.threads = Math.min(threads, MAX_QUANT_WORKERS + 1);
+  rt.pool.grow(rt.threads - 1);
+}
+
+/** Stops the quantized kernels' worker threads (tests; a later call runs single-threaded until setQuantThreads starts new ones). */
+export async function closeQuantThreads(): Promise<void> {
+  const rt = runtime;
+  if (!rt) return;
+  runtime = undefined;
+  await rt.pool.close();
 }
 
 /**
@@ -87,18 +157,19 @@ export function wasmQuantizedMatmul(x: Float32Array, tokens: number, w: Quantize
   const rt = getRuntime();
   if (!rt) return null;
   const { rows, cols, blocksPerRow: nb } = w;
-  const { wq, wd } = rt.upload(w);
+  const { wq, wd } = rt.pack(w);
   const padded = nb * QK;
   const xBytes = tokens * padded * 4;
-  const xqBytes = tokens * padded;
+  const xaBytes = tokens * padded * 2;
   const xdBytes = tokens * nb * 4;
   const yBytes = tokens * rows * 4;
   const biasBytes = bias ? rows * 4 : 0;
-  const base = rt.scratchOf(xBytes + xqBytes + xdBytes + yBytes + biasBytes + 256);
+  const base = rt.scratchOf(xBytes + xaBytes + 2 * xdBytes + yBytes + biasBytes + 5 * 16);
   const px = base;
-  const pxq = align(px + xBytes, 16);
-  const pxd = align(pxq + xqBytes, 16);
-  const py = align(pxd + xdBytes, 16);
+  const pxa = align(px + xBytes, 16);
+  const pxd = align(pxa + xaBytes, 16);
+  const pxs = align(pxd + xdBytes, 16);
+  const py = align(pxs + xdBytes, 16);
   const pb = align(py + yBytes, 16);
   const mem = rt.memory.buffer;
   const xs = new Float32Array(mem, px, tokens * padded);
@@ -108,9 +179,31 @@ export function wasmQuantizedMatmul(x: Float32Array, tokens: number, w: Quantize
     for (let t = 0; t < tokens; t++) xs.set(x.subarray(t * cols, t * cols + cols), t * padded);
   }
   if (bias) new Float32Array(mem, pb, rows).set(bias);
-  for (let t = 0; t < tokens; t++) rt.exports.quantize_row_q8_0(px + t * padded * 4, nb, pxq + t * padded, pxd + t * nb * 4);
-  const gemm = w.format === 'q8_0' ? rt.exports.gemm_q8_0 : rt.exports.gemm_q4_0;
-  gemm(wq, wd, pxq, pxd, rows, nb, tokens, bias ? pb : 0, py);
+  const format = w.format === 'q8_0' ? 0 : 1;
+  rt.exports.prep_activations(px, nb, tokens, format, pxa, pxd, pxs);
+  const groups = Math.ceil(rows / ROWS_PER_GROUP);
+  const threads = Math.max(1, Math.min(rt.threads, 1 + rt.pool.readyCount(), Math.floor(groups / MIN_GROUPS_PER_THREAD)));
+  const ints = new Int32Array(mem, rt.jobs, threads * JOB_INTS);
+  const jobs: number[] = [];
+  for (let j = 0; j < threads; j++) {
+    const o = j * JOB_INTS;
+    ints[o] = format;
+    ints[o + 1] = wq;
+    ints[o + 2] = wd;
+    ints[o + 3] = pxa;
+    ints[o + 4] = pxd;
+    ints[o + 5] = pxs;
+    ints[o + 6] = Math.floor((groups * j) / threads);
+    ints[o + 7] = Math.floor((groups * (j + 1)) / threads);
+    ints[o + 8] = nb;
+    ints[o + 9] = tokens;
+    ints[o + 10] = bias ? pb : 0;
+    ints[o + 11] = py;
+    ints[o + 12] = rows;
+    jobs.push(rt.jobs + o * 4);
+  }
+  if (threads === 1) rt.exports.run_job(jobs[0]);
+  else rt.pool.run(jobs, rt.exports.run_job);
   y.set(new Float32Array(rt.memory.buffer, py, tokens * rows));
   return y;
 }

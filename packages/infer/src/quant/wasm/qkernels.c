@@ -1,14 +1,27 @@
-// WebAssembly SIMD kernels for q8_0 / q4_0 weights: activations are quantized to q8_0 per block of 32,
-// then each block's dot product runs on int8 lanes (i16x8 extend + i32x4.dot_i16x8_s) and is scaled once.
+// WebAssembly SIMD kernels for q8_0 / q4_0 weights: activations are quantized to q8_0 per block of 32
+// once per call and widened to int16, then four weight rows at a time run int8×int16 dot products.
+//
+// Layouts (all chosen by the JS side, see wasm-kernels.ts):
+// - weights are packed in groups of 4 rows: group g, block b holds row 4g's block b, then 4g+1's, ...
+//   (32 bytes per row block for q8_0, 16 for q4_0), and the scales as 4 floats per (g, b);
+// - activations of token t, block b are 32 int16 (64 bytes) in natural order for q8_0, and in the
+//   order the q4_0 nibble unpacking yields for q4_0 (see prep_activations), plus one float scale and,
+//   for q4_0, the block's integer sum (the −8 offset of the codes costs one multiply per block).
+// Every thread instantiates this module over one shared memory, so nothing may use the C stack.
 #include <stdint.h>
 #include <wasm_simd128.h>
 
 #define QK 32
+#define FMT_Q8_0 0
+#define FMT_Q4_0 1
+// Tokens processed per pass over a 4-row weight group during prefill (their activations stay in L2).
+#define TOKEN_TILE 16
 
-// Quantizes n = nb * 32 floats to q8_0: xd[b] = max|x| / 127, xq = round(x / xd).
-void quantize_row_q8_0(const float *x, int nb, int8_t *xq, float *xd) {
-  for (int b = 0; b < nb; b++) {
-    const float *xb = x + b * QK;
+// Quantizes `tokens` rows of nb * 32 floats to q8_0 and widens them to int16 in the format's order.
+// xd[t * nb + b] = max|x| / 127; xs[t * nb + b] = Σ of the block's codes (used by q4_0).
+void prep_activations(const float *x, int nb, int tokens, int format, int16_t *xa, float *xd, int32_t *xs) {
+  for (int i = 0; i < tokens * nb; i++) {
+    const float *xb = x + (long)i * QK;
     v128_t amax = wasm_f32x4_splat(0.0f);
     for (int j = 0; j < QK; j += 4) amax = wasm_f32x4_max(amax, wasm_f32x4_abs(wasm_v128_load(xb + j)));
     float m = wasm_f32x4_extract_lane(amax, 0);
@@ -18,68 +31,137 @@ void quantize_row_q8_0(const float *x, int nb, int8_t *xq, float *xd) {
     if (m3 > m) m = m3;
     const float d = m / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    xd[b] = d;
+    xd[i] = d;
     const v128_t vid = wasm_f32x4_splat(id);
-    for (int j = 0; j < QK; j += 16) {
-      v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + j), vid)));
-      v128_t c = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + j + 4), vid)));
-      v128_t e = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + j + 8), vid)));
-      v128_t g = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + j + 12), vid)));
-      v128_t lo = wasm_i16x8_narrow_i32x4(a, c);
-      v128_t hi = wasm_i16x8_narrow_i32x4(e, g);
-      wasm_v128_store(xq + b * QK + j, wasm_i8x16_narrow_i16x8(lo, hi));
+    v128_t q[4];
+    for (int k = 0; k < 4; k++) {
+      v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + 8 * k), vid)));
+      v128_t c = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xb + 8 * k + 4), vid)));
+      q[k] = wasm_i16x8_narrow_i32x4(a, c); // elements 8k .. 8k+7
+    }
+    v128_t sum = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(q[0]), wasm_i32x4_extadd_pairwise_i16x8(q[1])),
+                                wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(q[2]), wasm_i32x4_extadd_pairwise_i16x8(q[3])));
+    xs[i] = wasm_i32x4_extract_lane(sum, 0) + wasm_i32x4_extract_lane(sum, 1) + wasm_i32x4_extract_lane(sum, 2) + wasm_i32x4_extract_lane(sum, 3);
+    int16_t *out = xa + (long)i * QK;
+    if (format == FMT_Q8_0) {
+      for (int k = 0; k < 4; k++) wasm_v128_store(out + 8 * k, q[k]);
+    } else {
+      // q4_0 unpacks a 16-bit lane k of the packed codes into elements 2k, 2k+16, 2k+1, 2k+17.
+      v128_t lo = wasm_i16x8_shuffle(q[0], q[1], 0, 2, 4, 6, 8, 10, 12, 14);   // 0, 2, .., 14
+      v128_t lo1 = wasm_i16x8_shuffle(q[0], q[1], 1, 3, 5, 7, 9, 11, 13, 15);  // 1, 3, .., 15
+      v128_t hi = wasm_i16x8_shuffle(q[2], q[3], 0, 2, 4, 6, 8, 10, 12, 14);   // 16, 18, .., 30
+      v128_t hi1 = wasm_i16x8_shuffle(q[2], q[3], 1, 3, 5, 7, 9, 11, 13, 15);  // 17, 19, .., 31
+      wasm_v128_store(out, lo);
+      wasm_v128_store(out + 8, hi);
+      wasm_v128_store(out + 16, lo1);
+      wasm_v128_store(out + 24, hi1);
     }
   }
 }
 
-static inline v128_t dot_i8x16(v128_t a, v128_t b) {
-  v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(a), wasm_i16x8_extend_low_i8x16(b));
-  v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(a), wasm_i16x8_extend_high_i8x16(b));
-  return wasm_i32x4_add(lo, hi);
+// [Σ s0, Σ s1, Σ s2, Σ s3]: the horizontal sums of four int32x4 vectors in one vector.
+static inline v128_t hsum4(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
+  v128_t t0 = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+  v128_t t1 = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+  return wasm_i32x4_add(wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
 }
 
-static inline float hsum_f32x4(v128_t v) {
-  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+// One q8_0 row block (32 int8 codes at w) against widened activations a0..a3.
+static inline v128_t dot_q8(const int8_t *w, v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+  v128_t w0 = wasm_v128_load(w);
+  v128_t w1 = wasm_v128_load(w + 16);
+  v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w0), a0), wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w0), a1));
+  return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w1), a2), wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w1), a3)));
 }
 
-// y[t, r] = Σ_b wd[r, b] · xd[t, b] · (wq[r, b, :] · xq[t, b, :])  (+ bias[r]); weights q8_0.
-void gemm_q8_0(const int8_t *wq, const float *wd, const int8_t *xq, const float *xd, int rows, int nb, int tokens, const float *bias, float *y) {
-  for (int r = 0; r < rows; r++) {
-    const int8_t *wr = wq + (long)r * nb * QK;
-    const float *dr = wd + (long)r * nb;
-    for (int t = 0; t < tokens; t++) {
-      const int8_t *xt = xq + (long)t * nb * QK;
-      const float *dt = xd + (long)t * nb;
-      v128_t acc = wasm_f32x4_splat(0.0f);
-      for (int b = 0; b < nb; b++) {
-        v128_t s = wasm_i32x4_add(dot_i8x16(wasm_v128_load(wr + b * QK), wasm_v128_load(xt + b * QK)),
-                                  dot_i8x16(wasm_v128_load(wr + b * QK + 16), wasm_v128_load(xt + b * QK + 16)));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(dr[b] * dt[b])));
+// One q4_0 row block (16 packed bytes at w, codes 0..15 without the −8) against permuted activations.
+static inline v128_t dot_q4(const uint8_t *w, v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+  const v128_t nib = wasm_i16x8_splat(0x000f);
+  v128_t v = wasm_v128_load(w);
+  v128_t e0 = wasm_v128_and(v, nib);                        // elements 2k
+  v128_t e1 = wasm_v128_and(wasm_u16x8_shr(v, 4), nib);     // 2k + 16
+  v128_t e2 = wasm_v128_and(wasm_u16x8_shr(v, 8), nib);     // 2k + 1
+  v128_t e3 = wasm_u16x8_shr(v, 12);                        // 2k + 17
+  v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(e0, a0), wasm_i32x4_dot_i16x8(e1, a1));
+  return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(e2, a2), wasm_i32x4_dot_i16x8(e3, a3)));
+}
+
+// Writes the 4 rows of group g for token t: y[t * rows + 4g + i] = acc[i] (+ bias), rows past `rows` dropped.
+static inline void store4(float *y, const float *bias, int rows, int g, int t, v128_t acc) {
+  const int r0 = 4 * g;
+  float *yt = y + (long)t * rows + r0;
+  if (bias) acc = wasm_f32x4_add(acc, r0 + 4 <= rows ? wasm_v128_load(bias + r0) : wasm_f32x4_make(bias[r0], r0 + 1 < rows ? bias[r0 + 1] : 0.0f, r0 + 2 < rows ? bias[r0 + 2] : 0.0f, 0.0f));
+  if (r0 + 4 <= rows) {
+    wasm_v128_store(yt, acc);
+    return;
+  }
+  // NOTE: no local array (it would live on the C stack, shared by all threads).
+  yt[0] = wasm_f32x4_extract_lane(acc, 0);
+  if (r0 + 1 < rows) yt[1] = wasm_f32x4_extract_lane(acc, 1);
+  if (r0 + 2 < rows) yt[2] = wasm_f32x4_extract_lane(acc, 2);
+}
+
+// y (tokens, rows) for the 4-row groups [g0, g1) of q8_0 weights.
+static void gemm_q8_0(const int8_t *wq, const float *wd, const int16_t *xa, const float *xd, int g0, int g1, int nb, int tokens, const float *bias, float *y, int rows) {
+  for (int t0 = 0; t0 < tokens; t0 += TOKEN_TILE) {
+    const int t1 = t0 + TOKEN_TILE < tokens ? t0 + TOKEN_TILE : tokens;
+    for (int g = g0; g < g1; g++) {
+      const int8_t *wg = wq + (long)g * nb * 4 * QK;
+      const float *dg = wd + (long)g * nb * 4;
+      for (int t = t0; t < t1; t++) {
+        const int16_t *xt = xa + (long)t * nb * QK;
+        const float *dt = xd + (long)t * nb;
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        for (int b = 0; b < nb; b++) {
+          const int16_t *ab = xt + b * QK;
+          v128_t a0 = wasm_v128_load(ab), a1 = wasm_v128_load(ab + 8), a2 = wasm_v128_load(ab + 16), a3 = wasm_v128_load(ab + 24);
+          const int8_t *wb = wg + b * 4 * QK;
+          v128_t s = hsum4(dot_q8(wb, a0, a1, a2, a3), dot_q8(wb + QK, a0, a1, a2, a3), dot_q8(wb + 2 * QK, a0, a1, a2, a3), dot_q8(wb + 3 * QK, a0, a1, a2, a3));
+          v128_t scale = wasm_f32x4_mul(wasm_v128_load(dg + 4 * b), wasm_f32x4_splat(dt[b]));
+          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale));
+        }
+        store4(y, bias, rows, g, t, acc);
       }
-      y[(long)t * rows + r] = hsum_f32x4(acc) + (bias ? bias[r] : 0.0f);
     }
   }
 }
 
-// Same for q4_0 weights: 16 bytes per block, low nibbles = elements 0..15, high = 16..31, value = code - 8.
-void gemm_q4_0(const uint8_t *wq, const float *wd, const int8_t *xq, const float *xd, int rows, int nb, int tokens, const float *bias, float *y) {
-  const v128_t mask = wasm_i8x16_splat(0x0f);
-  const v128_t eight = wasm_i8x16_splat(8);
-  for (int r = 0; r < rows; r++) {
-    const uint8_t *wr = wq + (long)r * nb * (QK / 2);
-    const float *dr = wd + (long)r * nb;
-    for (int t = 0; t < tokens; t++) {
-      const int8_t *xt = xq + (long)t * nb * QK;
-      const float *dt = xd + (long)t * nb;
-      v128_t acc = wasm_f32x4_splat(0.0f);
-      for (int b = 0; b < nb; b++) {
-        v128_t packed = wasm_v128_load(wr + b * (QK / 2));
-        v128_t lo = wasm_i8x16_sub(wasm_v128_and(packed, mask), eight);
-        v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(packed, 4), eight);
-        v128_t s = wasm_i32x4_add(dot_i8x16(lo, wasm_v128_load(xt + b * QK)), dot_i8x16(hi, wasm_v128_load(xt + b * QK + 16)));
-        acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_splat(dr[b] * dt[b])));
+// y (tokens, rows) for the 4-row groups [g0, g1) of q4_0 weights: Σ (code − 8)·a = Σ code·a − 8·Σ a.
+static void gemm_q4_0(const uint8_t *wq, const float *wd, const int16_t *xa, const float *xd, const int32_t *xs, int g0, int g1, int nb, int tokens, const float *bias, float *y, int rows) {
+  for (int t0 = 0; t0 < tokens; t0 += TOKEN_TILE) {
+    const int t1 = t0 + TOKEN_TILE < tokens ? t0 + TOKEN_TILE : tokens;
+    for (int g = g0; g < g1; g++) {
+      const uint8_t *wg = wq + (long)g * nb * 4 * (QK / 2);
+      const float *dg = wd + (long)g * nb * 4;
+      for (int t = t0; t < t1; t++) {
+        const int16_t *xt = xa + (long)t * nb * QK;
+        const float *dt = xd + (long)t * nb;
+        const int32_t *st = xs + (long)t * nb;
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        for (int b = 0; b < nb; b++) {
+          const int16_t *ab = xt + b * QK;
+          v128_t a0 = wasm_v128_load(ab), a1 = wasm_v128_load(ab + 8), a2 = wasm_v128_load(ab + 16), a3 = wasm_v128_load(ab + 24);
+          const uint8_t *wb = wg + b * 4 * (QK / 2);
+          v128_t s = hsum4(dot_q4(wb, a0, a1, a2, a3), dot_q4(wb + QK / 2, a0, a1, a2, a3), dot_q4(wb + QK, a0, a1, a2, a3), dot_q4(wb + 3 * (QK / 2), a0, a1, a2, a3));
+          s = wasm_i32x4_sub(s, wasm_i32x4_splat(8 * st[b]));
+          v128_t scale = wasm_f32x4_mul(wasm_v128_load(dg + 4 * b), wasm_f32x4_splat(dt[b]));
+          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale));
+        }
+        store4(y, bias, rows, g, t, acc);
       }
-      y[(long)t * rows + r] = hsum_f32x4(acc) + (bias ? bias[r] : 0.0f);
     }
   }
+}
+
+// Runs one job descriptor (int32 fields, byte offsets into memory):
+// [format, wq, wd, xa, xd, xs, g0, g1, nb, tokens, bias (0 = none), y, rows].
+void run_job(const int32_t *job) {
+  const int format = job[0];
+  const float *wd = (const float *)job[2];
+  const int16_t *xa = (const int16_t *)job[3];
+  const float *xd = (const float *)job[4];
+  const float *bias = job[10] ? (const float *)job[10] : 0;
+  float *y = (float *)job[11];
+  if (format == FMT_Q8_0) gemm_q8_0((const int8_t *)job[1], wd, xa, xd, job[6], job[7], job[8], job[9], bias, y, job[12]);
+  else gemm_q4_0((const uint8_t *)job[1], wd, xa, xd, (const int32_t *)job[5], job[6], job[7], job[8], job[9], bias, y, job[12]);
 }
