@@ -12,6 +12,17 @@ function withRows(a: HostArray, rows: number): HostArray {
   return { data, shape: [rows, ...a.shape.slice(1)] };
 }
 
+// The vocab-indexed parameters that have `from` rows, resized to `to` rows (cut, or padded with zeros).
+function resizeVocab(params: Map<string, HostArray>, from: number, to: number): Map<string, HostArray> {
+  if (from === to) return params;
+  const out = new Map(params);
+  for (const name of VOCAB_PARAMS) {
+    const a = params.get(name);
+    if (a !== undefined && a.shape[0] === from) out.set(name, withRows(a, to));
+  }
+  return out;
+}
+
 /**
  * Cuts the vocabulary rows added by `pad_vocab_multiple` off the vocab-indexed parameters, so a
  * saved checkpoint agrees with config.json's `vocab_size` (the real vocabulary, as Hugging Face
@@ -19,13 +30,7 @@ function withRows(a: HostArray, rows: number): HostArray {
  * never an input or a target; their trained values are dropped and come back as zeros on load.
  */
 export function trimVocabRows(spec: ArchSpec, params: Map<string, HostArray>): Map<string, HostArray> {
-  if (spec.vocabSize === spec.realVocabSize) return params;
-  const out = new Map(params);
-  for (const name of VOCAB_PARAMS) {
-    const a = params.get(name);
-    if (a !== undefined && a.shape[0] === spec.vocabSize) out.set(name, withRows(a, spec.realVocabSize));
-  }
-  return out;
+  return resizeVocab(params, spec.vocabSize, spec.realVocabSize);
 }
 
 /**
@@ -34,11 +39,5 @@ export function trimVocabRows(spec: ArchSpec, params: Map<string, HostArray>): M
  * padded rows (checkpoints from before the real size was saved) pass through unchanged.
  */
 export function padVocabRows(spec: ArchSpec, params: Map<string, HostArray>): Map<string, HostArray> {
-  if (spec.vocabSize === spec.realVocabSize) return params;
-  const out = new Map(params);
-  for (const name of VOCAB_PARAMS) {
-    const a = params.get(name);
-    if (a !== undefined && a.shape[0] === spec.realVocabSize) out.set(name, withRows(a, spec.vocabSize));
-  }
-  return out;
+  return resizeVocab(params, spec.realVocabSize, spec.vocabSize);
 }

@@ -4,6 +4,7 @@ import { TensorError, fmtShape } from '../errors.js';
 import type { KernelName, KernelSignatures } from '../kernels/names.js';
 import { Tensor } from '../tensor.js';
 import type { Storage } from '../backend.js';
+import { contiguousStrides } from './shape.js';
 
 /** The kernel `name` for the backend the inputs live on; checks they are alive and on one backend. */
 export function kernelFor<K extends KernelName>(name: K, op: string, inputs: readonly Tensor[]): KernelSignatures[K] {
@@ -28,26 +29,16 @@ export function wrap(storage: Storage, shape: readonly number[]): Tensor {
 /** A row-major, offset-0 view of `t` (copying only when needed), and a function freeing any copy made. */
 export function contiguousView(t: Tensor, op: string, arg: string): { view: View; release: () => void } {
   const v = t.view(op, arg);
-  if (t.isContiguous && t.offset === 0) return { view: { ...v, strides: rowMajor(t.shape) }, release: () => {} };
+  if (t.isContiguous && t.offset === 0) return { view: { ...v, strides: contiguousStrides(t.shape) }, release: () => {} };
   const storage = kernelFor('copy', op, [t])(v);
   return {
-    view: { storage, shape: t.shape, strides: rowMajor(t.shape), offset: 0 },
+    view: { storage, shape: t.shape, strides: contiguousStrides(t.shape), offset: 0 },
     release: () => {
       const tmp = Tensor.fromStorage(storage, t.shape);
       tmp.kept = true;
       tmp.dispose();
     },
   };
-}
-
-function rowMajor(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
 }
 
 /** Throws TENSOR_DTYPE_MISMATCH unless `t` has one of the allowed dtypes. */

@@ -18,6 +18,14 @@ function keptShape(shape: readonly number[], dims: number[]): number[] {
   return shape.map((d, i) => (dims.includes(i) ? 1 : d));
 }
 
+// The checks and operands every reduction starts from: a float input, the reduced dims, the keepDim shape.
+function reduction(t: Tensor, dim: number | readonly number[] | undefined, op: string): { x: Tensor; dims: number[]; kept: number[] } {
+  expectDtype(t, ['f32', 'bf16', 'f16'], op, 'x');
+  const x = toFloat(t);
+  const dims = dimsOf(x, dim, op);
+  return { x, dims, kept: keptShape(x.shape, dims) };
+}
+
 // Applies a one-axis reduction kernel over each dim (highest first); no autograd.
 // Adjacent reduced dims are merged into one (a free reshape of contiguous data), so (B, T, C) → (C) is one pass.
 function reduceRaw(kernel: 'sum' | 'max', t: Tensor, dims: number[], op: string): Tensor {
@@ -47,10 +55,7 @@ export function sumDimsRaw(t: Tensor, dims: number[]): Tensor {
 
 /** Σ over `dim` (a dim, a list, or all when omitted); `keepDim` keeps reduced dims as size 1. */
 export function sum(t: Tensor, dim?: number | readonly number[], keepDim = false): Tensor {
-  expectDtype(t, ['f32', 'bf16', 'f16'], 'sum', 'x');
-  const x = toFloat(t);
-  const dims = dimsOf(x, dim, 'sum');
-  const kept = keptShape(x.shape, dims);
+  const { x, dims, kept } = reduction(t, dim, 'sum');
   const r = reduceRaw('sum', x, dims, 'sum');
   const out = keepDim ? reshape(r, kept) : r;
   return record(out, 'sum', [x], (g) => [broadcastTo(reshape(g, kept), x.shape)]);
@@ -58,11 +63,8 @@ export function sum(t: Tensor, dim?: number | readonly number[], keepDim = false
 
 /** Mean over `dim` (or all). */
 export function mean(t: Tensor, dim?: number | readonly number[], keepDim = false): Tensor {
-  expectDtype(t, ['f32', 'bf16', 'f16'], 'mean', 'x');
-  const x = toFloat(t);
-  const dims = dimsOf(x, dim, 'mean');
+  const { x, dims, kept } = reduction(t, dim, 'mean');
   const count = dims.reduce((p, d) => p * x.shape[d], 1);
-  const kept = keptShape(x.shape, dims);
   const s = reduceRaw('sum', x, dims, 'mean');
   const out = binaryRaw('div', keepDim ? reshape(s, kept) : s, full([], count, { backend: x.backend }));
   return record(out, 'mean', [x], (g) => [broadcastTo(binaryRaw('div', reshape(g, kept), full([], count, { backend: g.backend })), x.shape)]);
@@ -70,10 +72,7 @@ export function mean(t: Tensor, dim?: number | readonly number[], keepDim = fals
 
 /** Max over `dim` (or all); NaN propagates. The gradient is split evenly among tied maxima. */
 export function max(t: Tensor, dim?: number, keepDim = false): Tensor {
-  expectDtype(t, ['f32', 'bf16', 'f16'], 'max', 'x');
-  const x = toFloat(t);
-  const dims = dimsOf(x, dim, 'max');
-  const kept = keptShape(x.shape, dims);
+  const { x, dims, kept } = reduction(t, dim, 'max');
   const r = reduceRaw('max', x, dims, 'max');
   const out = keepDim ? reshape(r, kept) : r;
   return record(out, 'max', [x], (g) => {
