@@ -57,6 +57,7 @@ export async function dataParallelDecoder(comm: Communicator, model: DecoderLM, 
 
   return {
     name: 'ddp-overlap',
+    precision: options.precision ?? 'fp32',
     lastOverlap: () => overlap,
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
       model.train();

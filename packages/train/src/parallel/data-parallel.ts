@@ -99,6 +99,7 @@ export async function dataParallel(comm: Communicator, model: TrainableModel, op
   const names = params.map((p) => p.name);
   return {
     name: 'ddp',
+    precision: options.precision ?? 'fp32',
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
       model.zeroGrad();
       let loss = 0;

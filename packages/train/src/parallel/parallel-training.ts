@@ -177,15 +177,15 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
   if (!(Number.isInteger(options.steps) && options.steps > 0)) throw new TrainError('TRAIN_BAD_CONFIG', `steps: must be a positive integer, got ${options.steps}`, { details: { field: 'steps' } });
   if (B % spec.dp !== 0) throw new CommError('TRAIN_COMM_BAD_ARGS', `batch size ${B} does not split over dp=${spec.dp}`, { hint: 'use a batch size that is a multiple of dp' });
   const dataParallelOnly = spec.pp === 1 && spec.tp === 1;
-  if (!dataParallelOnly && precision !== 'fp32') {
-    throw new TrainError('TRAIN_BAD_CONFIG', `precision ${precision} is not supported with pp=${spec.pp}, tp=${spec.tp} yet: the pipeline and tensor-parallel strategies keep fp32 weights`, { hint: 'use fp32, or dp (with any ZeRO stage) only', details: { field: 'precision' } });
-  }
   if (options.resume && !options.outDir) throw new TrainError('TRAIN_BAD_CONFIG', 'resume needs outDir (the checkpoint is read from outDir/checkpoint)', { details: { field: 'outDir' } });
   const localB = B / spec.dp;
   const dpRank = spec.dp > 1 ? Math.floor(comm.rank / (spec.pp * spec.tp)) : 0; // NOTE: model-parallel ranks of one replica read the same rows
   const sampler = new WindowSampler(dataset.train, objective.windowLength(T), { seed, what: `${dataset.dir} (train)` });
   let rng = new SeededRng(seed ^ 0x5eed);
   const strategy = dataParallelOnly ? await dataParallelStrategy(comm, options.model, spec, options) : await createStrategy(comm, options.model, spec, options);
+  if ((strategy.precision ?? 'fp32') !== precision) {
+    throw new TrainError('TRAIN_BAD_CONFIG', `precision ${precision} is not supported by the ${strategy.name} strategy (pp=${spec.pp}, tp=${spec.tp}) yet: it trains in ${strategy.precision ?? 'fp32'}`, { hint: 'use fp32, or dp with any ZeRO stage', details: { field: 'precision' } });
+  }
   const ckptDir = options.outDir ? join(options.outDir, 'checkpoint') : undefined;
   if (ckptDir && (!strategy.exportState || !strategy.importState)) {
     throw new TrainError('TRAIN_BAD_CONFIG', `the ${strategy.name} strategy cannot gather its optimizer state for a checkpoint yet`, { hint: 'train without outDir/resume (and save fullParameters()), or use dp with any ZeRO stage', details: { field: 'outDir' } });

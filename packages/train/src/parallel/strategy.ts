@@ -2,6 +2,7 @@
 import type { ObjectiveBatch } from '../objectives/objective.js';
 import type { AdamWState } from '../optim/adamw.js';
 import type { LossScalerState } from '../precision/loss-scaler.js';
+import type { Precision } from '../trainer.js';
 
 /** Bytes a rank holds for training state, by kind (see each strategy for what it keeps). */
 export interface MemoryReport {
@@ -56,6 +57,8 @@ export interface FullTrainingState {
 export interface ParallelStrategy {
   /** Short name, e.g. 'ddp', 'zero1'. */
   readonly name: string;
+  /** The precision it trains in (bf16/fp16 with fp32 masters); absent means fp32. */
+  readonly precision?: Precision;
   /** Runs one optimizer step on `batches` (this rank's micro-batches, accumulated) with learning rate `lr`. */
   step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult>;
   /** What this rank holds now. */

@@ -79,6 +79,7 @@ export async function zero(comm: Communicator, model: TrainableModel, options: Z
 
   return {
     name: `zero${stage}`,
+    precision: options.precision ?? 'fp32',
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
       model.zeroGrad();
       let loss = 0;

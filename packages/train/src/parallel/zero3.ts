@@ -153,6 +153,7 @@ export async function fullyShardedDecoder(comm: Communicator, model: DecoderLM, 
 
   return {
     name: 'zero3',
+    precision: options.precision ?? 'fp32',
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
       model.train();
       for (const u of units) u.gradShard.fill(0);
