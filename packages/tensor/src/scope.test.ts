@@ -123,4 +123,13 @@ describe('a graph whose tensors were freed', () => {
     expect((error as TensorError).hint).toMatch(/inside the scope/);
     expect(w.grad).toBeNull();
   });
+
+  it('names the op whose saved (non-grad) operand was disposed', () => {
+    const w = tensor([[1, 2], [3, 4]], [2, 2], { requiresGrad: true });
+    const x = tensor([[1, 0], [0, 1]], [2, 2]);
+    const loss = matmul(x, w).sum();
+    x.dispose(); // dW = xᵀ·G needs x
+    expect(() => loss.backward()).toThrow(tensorError('TENSOR_GRAPH_FREED'));
+    expect(() => loss.backward()).toThrow(/backward of 'matmul'/);
+  });
 });
