@@ -72,9 +72,9 @@ function expectSameMatrix(a: QuantizedMatrix, b: QuantizedMatrix): void {
 
 describe('inverseHessianFactor', () => {
   it('gives U upper-triangular with UᵀU = (H + λ·mean(diag)·I)⁻¹', () => {
-    const n = 40;
-    const x = correlatedInputs(64, n, 5);
-    const h = hessianOf(x, 64, n);
+    const n = 150; // more than two cache blocks of 64, the last one partial
+    const x = correlatedInputs(400, n, 5);
+    const h = hessianOf(x, 400, n);
     const { u, damp } = inverseHessianFactor(h, n, 0.01);
     expect(damp).toBe(0.01);
     let mean = 0;
