@@ -16,15 +16,16 @@ const models = {
 
 const prompts = ['Hello there', 'Hi', 'The quick brown fox'];
 
-/** Counts the runner's forward calls. */
-function counted(runner: ModelRunner): { runner: ModelRunner; calls: { single: number; batch: number } } {
+/** Counts the runner's forward calls and records each batched call's batch size. */
+function counted(runner: ModelRunner): { runner: ModelRunner; calls: { single: number; batch: number }; sizes: number[] } {
   const calls = { single: 0, batch: 0 };
+  const sizes: number[] = [];
   const wrapped: ModelRunner = {
     ...runner,
     nextLogits: (ids, cache) => (calls.single++, runner.nextLogits(ids, cache)),
-    nextLogitsBatch: (ids, b, mask, cache) => (calls.batch++, runner.nextLogitsBatch(ids, b, mask, cache)),
+    nextLogitsBatch: (ids, b, mask, cache) => (calls.batch++, sizes.push(b), runner.nextLogitsBatch(ids, b, mask, cache)),
   };
-  return { runner: wrapped, calls };
+  return { runner: wrapped, calls, sizes };
 }
 
 async function alone(runner: ModelRunner, configs: GenerationConfig[]): Promise<Array<{ text: string; finishReason: string }>> {
@@ -62,7 +63,8 @@ describe('generateBatch', () => {
       { max_new_tokens: 5, do_sample: false },
     ];
     const chunks: BatchChunk[] = [];
-    for await (const c of generateBatch(runner, byteTokenizer, prompts, configs)) chunks.push(c);
+    const { runner: probe, sizes } = counted(runner);
+    for await (const c of generateBatch(probe, byteTokenizer, prompts, configs)) chunks.push(c);
     const expected = await alone(runner, configs);
     for (let i = 0; i < prompts.length; i++) {
       const mine = chunks.filter((c) => c.index === i);
@@ -71,6 +73,10 @@ describe('generateBatch', () => {
       expect(mine.filter((c) => c.finishReason !== undefined)).toHaveLength(1); // nothing after its last chunk
     }
     expect(expected.map((e) => e.finishReason)).toEqual(['stop', 'stop', 'length']);
+    // Finished sequences leave the batch: sizes only shrink, down to the last one running.
+    expect(sizes[0]).toBe(3);
+    expect(sizes.at(-1)).toBe(1);
+    expect(sizes.every((b, i) => i === 0 || b <= sizes[i - 1]!)).toBe(true);
     expect(expected[0]!.text.length).toBeLessThan(free[0]!.text.length);
     const decoder = byteTokenizer.createDecoder();
     expect(expected[1]!.text).toBe(decoder.push(freeIds.slice(0, freeIds.indexOf(eos))) + decoder.flush());
@@ -99,6 +105,15 @@ describe('generateBatch', () => {
       if (seen.length === 3) ended.add(2); // the caller ends sequence 2 early
     }
     expect(seen).toEqual([[0], [1, 2], [1, 2], [1]]); // 1 ends at its 3 tokens, 2 when the caller ended it
+    // Without keepRows (a model that cannot drop rows) the rows stay and nothing changes for the caller.
+    const { keepRows: _drop, ...fixed } = runner;
+    const seen2: number[][] = [];
+    const ended2 = new Set<number>();
+    for await (const steps of generateBatchTokens(fixed, ids, configs, { ended: ended2 })) {
+      seen2.push(steps.map((s) => s.index));
+      if (seen2.length === 3) ended2.add(2);
+    }
+    expect(seen2).toEqual(seen);
   });
 
   it('rejects a config list of the wrong length and an empty prompt', async () => {

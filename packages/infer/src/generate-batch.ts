@@ -20,6 +20,8 @@ export interface BatchCausalLM extends CausalLM {
    * real tokens and 0 for padding; positions count real tokens only. The cache is extended in place.
    */
   nextLogitsBatch(ids: Int32Array, batch: number, attentionMask: Uint8Array, cache: unknown): Float32Array;
+  /** Keeps only batch rows `rows` (in that order) of the cache, so finished sequences stop costing compute. Optional. */
+  keepRows?(cache: unknown, rows: readonly number[]): void;
 }
 
 /** One sequence's step in a batch: which prompt it belongs to, its new token, and why it ended (last step). */
@@ -54,7 +56,8 @@ interface Sequence {
 /**
  * The batched token loop. Prompts are left-padded to the longest; each step runs every sequence through
  * ONE forward with a shared KV cache and yields the steps of the sequences still running. Each sequence
- * stops on its own (an eos id, its `max_new_tokens`) and then emits nothing more; sampling uses a
+ * stops on its own (an eos id, its `max_new_tokens`) and then emits nothing more (its row leaves the batch
+ * when the model has `keepRows`); sampling uses a
  * per-sequence RNG seeded with its config's seed, so a sequence's output does not depend on its batch.
  * The batch ends at the context length, counted in columns (the longest prompt plus the steps taken).
  * `use_cache` is ignored: batches always use the cache.
@@ -94,34 +97,50 @@ export async function* generateBatchTokens(
     mask.fill(1, i * width + width - p.length, (i + 1) * width);
   });
   let columns = width;
+  let rows = seqs.map((_, i) => i); // the sequence of each batch row
   const V = model.vocabSize;
   while (seqs.some((s, i) => !s.done && !options.ended?.has(i))) {
     if (options.signal?.aborted) throw new InferError('INFER_ABORTED', 'generation was aborted', { cause: options.signal.reason });
-    const logits = model.nextLogitsBatch(feed, B, mask, cache);
+    for (const i of rows) if (options.ended?.has(i)) seqs[i]!.done = true;
+    // Rows of finished sequences leave the batch (cache, mask and feed) when the model can drop them.
+    const live = rows.map((i, row) => [i, row] as const).filter(([i]) => !seqs[i]!.done);
+    if (model.keepRows && live.length < rows.length) {
+      model.keepRows(cache, live.map(([, row]) => row));
+      const keptMask = new Uint8Array(live.length * columns);
+      live.forEach(([, row], r) => keptMask.set(mask.subarray(row * columns, (row + 1) * columns), r * columns));
+      mask = keptMask;
+      const T = feed.length / rows.length; // the prompt width at prefill, then 1
+      const keptFeed = new Int32Array(live.length * T);
+      live.forEach(([, row], r) => keptFeed.set(feed.subarray(row * T, (row + 1) * T), r * T));
+      feed = keptFeed;
+      rows = live.map(([i]) => i);
+    }
+    const logits = model.nextLogitsBatch(feed, rows.length, mask, cache);
     const steps: BatchTokenStep[] = [];
-    const next = new Int32Array(B);
-    seqs.forEach((s, i) => {
-      if (!s.done && options.ended?.has(i)) s.done = true;
+    const next = new Int32Array(rows.length);
+    rows.forEach((i, row) => {
+      const s = seqs[i]!;
       if (s.done) {
-        next[i] = s.ids[s.ids.length - 1]!; // keeps its row busy; its outputs are never read
+        next[row] = s.ids[s.ids.length - 1]!; // keeps its row busy; its outputs are never read
         return;
       }
-      const token = chooseToken(logits.slice(i * V, (i + 1) * V), s.ids, s.config, s.rng, s.processors);
+      const token = chooseToken(logits.slice(row * V, (row + 1) * V), s.ids, s.config, s.rng, s.processors);
       s.ids.push(token);
-      next[i] = token;
+      next[row] = token;
       const generated = s.ids.length - prompts[i]!.length;
       const finishReason = s.config.eos_token_id.includes(token) ? 'stop' : generated >= s.config.max_new_tokens || columns + 1 >= model.contextLength ? 'length' : undefined;
       if (finishReason) s.done = true;
       steps.push(finishReason ? { index: i, tokenId: token, finishReason } : { index: i, tokenId: token });
     });
-    columns++;
-    const grown = new Uint8Array(B * columns);
-    for (let i = 0; i < B; i++) {
-      grown.set(mask.subarray(i * (columns - 1), (i + 1) * (columns - 1)), i * columns);
-      grown[(i + 1) * columns - 1] = 1;
-    }
+    // Every row gains a real column.
+    const grown = new Uint8Array(rows.length * (columns + 1));
+    rows.forEach((_, row) => {
+      grown.set(mask.subarray(row * columns, (row + 1) * columns), row * (columns + 1));
+      grown[(row + 1) * (columns + 1) - 1] = 1;
+    });
     mask = grown;
     feed = next;
+    columns++;
     yield steps;
     // NOTE: yield to the event loop between steps so servers stay responsive and aborts land.
     await new Promise<void>((resolve) => setImmediate(resolve));

@@ -115,6 +115,9 @@ export function fromDecoderLM(model: DecoderLM, options: RunnerOptions = {}): Mo
       }
       return lastLogits(ids, batch, attentionMask, kv);
     },
+    keepRows(cache: unknown, rows: readonly number[]): void {
+      noGrad(() => scope(() => (cache as KVCache).keepRows(rows)));
+    },
     logitsAll(ids: Int32Array): Float32Array {
       return noGrad(() =>
         scope(() => {

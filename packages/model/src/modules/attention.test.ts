@@ -122,6 +122,22 @@ describe('KV cache', () => {
     expect(cache.layer(0).k).toBeNull();
   });
 
+  it('keepRows drops batch rows and decoding continues for the kept ones', () => {
+    const model = new DecoderLM(configs['llama (RoPE, GQA)'], { seed: 6 }).eval();
+    const tokens = [[1, 5, 9, 2, 7], [4, 4, 8, 0, 31], [6, 2, 3, 30, 12]];
+    const cache = new KVCache(model.spec.nLayer);
+    model.forward(ids(tokens.map((r) => r.slice(0, 3))), { cache });
+    model.forward(ids(tokens.map((r) => [r[3]!])), { cache });
+    cache.keepRows([2, 0]);
+    expect(cache.layer(0).k!.shape).toEqual([2, 2, 4, 4]);
+    const last = model.forward(ids([[tokens[2]![4]!], [tokens[0]![4]!]]), { cache }).data() as Float32Array; // (2, 1, 32)
+    [2, 0].forEach((row, i) => {
+      const full = model.forward(ids([tokens[row]!])).data() as Float32Array;
+      expectClose(last.subarray(i * 32, (i + 1) * 32), full.subarray(4 * 32, 5 * 32), 1e-5, 1e-4, `row ${row}`);
+    });
+    expect(() => cache.keepRows([2])).toThrow(/row 2 is not one of the 2 cached rows/);
+  });
+
   it('rejects a step whose batch differs from the cached one', () => {
     const model = new DecoderLM(configs['gpt2 (learned positions)'], { seed: 4 }).eval();
     const cache = new KVCache(model.spec.nLayer);

@@ -78,6 +78,30 @@ export class LayerKVCache {
     return { k: this.kView, v: this.vView };
   }
 
+  /**
+   * Keeps only the batch rows `rows` (in that order), e.g. to drop finished sequences from a batch:
+   * new buffers of the same capacity receive those rows' cached positions (one copy per call).
+   */
+  keepRows(rows: readonly number[]): void {
+    if (!this.kBuf || !this.vBuf) return;
+    const [B, Hkv, cap, D] = this.kBuf.shape as [number, number, number, number];
+    for (const r of rows) {
+      if (!Number.isInteger(r) || r < 0 || r >= B) throw new ModelError('MODEL_BAD_INPUT', `KV cache keepRows: row ${r} is not one of the ${B} cached rows`);
+    }
+    const kNew = keep(zeros([rows.length, Hkv, cap, D]));
+    const vNew = keep(zeros([rows.length, Hkv, cap, D]));
+    rows.forEach((r, i) => {
+      slice(slice(kNew, 0, i, i + 1), 2, 0, this.used).assign(slice(slice(this.kBuf!, 0, r, r + 1), 2, 0, this.used));
+      slice(slice(vNew, 0, i, i + 1), 2, 0, this.used).assign(slice(slice(this.vBuf!, 0, r, r + 1), 2, 0, this.used));
+    });
+    const used = this.used;
+    this.disposeAll();
+    this.kBuf = kNew;
+    this.vBuf = vNew;
+    this.kView = keep(slice(kNew, 2, 0, used));
+    this.vView = keep(slice(vNew, 2, 0, used));
+  }
+
   // Allocates buffers of at least `needed` positions (doubling the old capacity) and copies what is cached.
   private grow(B: number, Hkv: number, D: number, needed: number): void {
     let cap = Math.max(this.capacity * 2, this.initialCapacity, 16);
@@ -132,6 +156,11 @@ export class KVCache {
     const layer = this.layers[i];
     if (!layer) throw new ModelError('MODEL_BAD_INPUT', `KV cache has ${this.layers.length} layers, asked for layer ${i}`, { hint: 'create the cache with new KVCache(model.spec.nLayer)' });
     return layer;
+  }
+
+  /** Keeps only the batch rows `rows` (in that order) in every layer, e.g. to drop finished sequences. */
+  keepRows(rows: readonly number[]): void {
+    for (const layer of this.layers) layer.keepRows(rows);
   }
 
   /** Frees every cached tensor. */
