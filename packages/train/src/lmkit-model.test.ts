@@ -71,6 +71,18 @@ describe('Trainer with an @lmkit/model GPT', () => {
   });
 });
 
+describe('exported weights', () => {
+  it('hold the real vocabulary rows (config.json vocab_size) when the model pads its vocab, and load back padded', () => {
+    const config = { model_type: 'gpt2' as const, vocab_size: 50, pad_vocab_multiple: 64, n_positions: 8, n_embd: 16, n_layer: 1, n_head: 2 };
+    const lm = createModel(config, { seed: 2 });
+    expect(lm.spec.vocabSize).toBe(64);
+    const weights = fromLmkitModel(lm).exportWeights();
+    const wte = [...weights].find(([name]) => name.endsWith('wte.weight'));
+    expect(wte, 'the embedding is exported').toBeDefined();
+    expect(wte![1].shape).toEqual([50, 16]);
+  });
+});
+
 describe('gradient checkpointing', () => {
   it('gives the same loss and gradients as a plain backward, and refuses models with dropout', async () => {
     const config = { model_type: 'gpt2' as const, vocab_size: 48, n_positions: 16, n_embd: 32, n_layer: 3, n_head: 4, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };

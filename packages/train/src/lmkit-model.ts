@@ -1,5 +1,5 @@
 // Adapts an @lmkit/model language model (DecoderLM / EncoderLM) to the Trainer's TrainableModel interface.
-import { flopsPerToken, toHuggingFace, type DecoderLM, type LanguageModel } from '@lmkit/model';
+import { flopsPerToken, toHuggingFace, trimVocabRows, type DecoderLM, type LanguageModel } from '@lmkit/model';
 import { mul, noGrad, scope, tensor, type Tensor } from '@lmkit/tensor';
 import { assertCheckpointable, checkpointedLossAndBackward } from './gradient-checkpointing.js';
 import type { ObjectiveBatch } from './objectives/objective.js';
@@ -76,12 +76,12 @@ export function fromLmkitModel(
     config: () => ({ ...model.config }),
     exportWeights() {
       const host = new Map(params.map((p) => [p.name, { data: p.data, shape: [...p.shape] }]));
-      return new Map([...toHuggingFace(model.spec, host)].map(([name, a]) => [name, { shape: [...a.shape], data: a.data }]));
+      // NOTE: the file holds the real vocab rows (config.json's vocab_size), as transformers expects; resume reads the fp32 masters.
+      return new Map([...toHuggingFace(model.spec, trimVocabRows(model.spec, host))].map(([name, a]) => [name, { shape: [...a.shape], data: a.data }]));
     },
     rngState: () => model.rng.state(),
     loadRngState(state: unknown): void {
-      // NOTE: restoring needs Rng.setState (asked of @lmkit/tensor); without it dropout > 0 resumes with a fresh stream.
-      (model.rng as unknown as { setState?: (s: unknown) => void }).setState?.(state);
+      model.rng.setState(state as ReturnType<typeof model.rng.state>);
     },
     flopsPerToken: (seqLen: number) => flopsPerToken(model.spec, seqLen),
   };
