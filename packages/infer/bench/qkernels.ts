@@ -16,7 +16,7 @@ function random(n: number, seed: number): Float32Array {
   return a;
 }
 
-/** Median ms of `fn` over enough runs to fill ~`budgetMs`. */
+/** Best ms of `fn` over enough runs to fill ~`budgetMs` (the least disturbed run on a shared machine). */
 function time(fn: () => void, budgetMs = quick ? 150 : 600): number {
   fn();
   const samples: number[] = [];
@@ -26,8 +26,7 @@ function time(fn: () => void, budgetMs = quick ? 150 : 600): number {
     fn();
     samples.push(performance.now() - t);
   }
-  samples.sort((a, b) => a - b);
-  return samples[samples.length >> 1];
+  return Math.min(...samples);
 }
 
 async function main(): Promise<void> {

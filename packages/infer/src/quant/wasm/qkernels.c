@@ -66,24 +66,41 @@ static inline v128_t hsum4(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
   return wasm_i32x4_add(wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
 }
 
-// One q8_0 row block (32 int8 codes at w) against widened activations a0..a3.
-static inline v128_t dot_q8(const int8_t *w, v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+// One row block's 32 weight codes as four int16x8 vectors, in the order of the activations' layout.
+typedef struct {
+  v128_t e0, e1, e2, e3;
+} codes16;
+
+// q8_0: 32 int8 codes at w, widened in natural order.
+static inline codes16 widen_q8(const int8_t *w) {
   v128_t w0 = wasm_v128_load(w);
   v128_t w1 = wasm_v128_load(w + 16);
-  v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w0), a0), wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w0), a1));
-  return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w1), a2), wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w1), a3)));
+  codes16 c = {wasm_i16x8_extend_low_i8x16(w0), wasm_i16x8_extend_high_i8x16(w0), wasm_i16x8_extend_low_i8x16(w1), wasm_i16x8_extend_high_i8x16(w1)};
+  return c;
 }
 
-// One q4_0 row block (16 packed bytes at w, codes 0..15 without the −8) against permuted activations.
-static inline v128_t dot_q4(const uint8_t *w, v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+// q4_0: 16 packed bytes at w; 16-bit lane k yields codes 2k, 2k+16, 2k+1, 2k+17 (0..15, without the −8).
+static inline codes16 widen_q4(const uint8_t *w) {
   const v128_t nib = wasm_i16x8_splat(0x000f);
   v128_t v = wasm_v128_load(w);
-  v128_t e0 = wasm_v128_and(v, nib);                        // elements 2k
-  v128_t e1 = wasm_v128_and(wasm_u16x8_shr(v, 4), nib);     // 2k + 16
-  v128_t e2 = wasm_v128_and(wasm_u16x8_shr(v, 8), nib);     // 2k + 1
-  v128_t e3 = wasm_u16x8_shr(v, 12);                        // 2k + 17
-  v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(e0, a0), wasm_i32x4_dot_i16x8(e1, a1));
-  return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(e2, a2), wasm_i32x4_dot_i16x8(e3, a3)));
+  codes16 c = {wasm_v128_and(v, nib), wasm_v128_and(wasm_u16x8_shr(v, 4), nib), wasm_v128_and(wasm_u16x8_shr(v, 8), nib), wasm_u16x8_shr(v, 12)};
+  return c;
+}
+
+// int32x4 partial sums of one row block's codes · 32 int16 activations at a.
+static inline v128_t dot_codes(codes16 c, const int16_t *a) {
+  v128_t s = wasm_i32x4_add(wasm_i32x4_dot_i16x8(c.e0, wasm_v128_load(a)), wasm_i32x4_dot_i16x8(c.e1, wasm_v128_load(a + 8)));
+  return wasm_i32x4_add(s, wasm_i32x4_add(wasm_i32x4_dot_i16x8(c.e2, wasm_v128_load(a + 16)), wasm_i32x4_dot_i16x8(c.e3, wasm_v128_load(a + 24))));
+}
+
+static inline codes16 widen(int format, const uint8_t *w) {
+  return format == FMT_Q8_0 ? widen_q8((const int8_t *)w) : widen_q4(w);
+}
+
+// Block b's contribution to the 4 rows' f32 accumulator: int sums (minus 8·Σa for q4_0) × w scales × x scale.
+static inline v128_t scaled(int format, v128_t s, const float *dg, int b, float dx, int32_t sx) {
+  if (format == FMT_Q4_0) s = wasm_i32x4_sub(s, wasm_i32x4_splat(8 * sx));
+  return wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), wasm_f32x4_mul(wasm_v128_load(dg + 4 * b), wasm_f32x4_splat(dx)));
 }
 
 // Writes the 4 rows of group g for token t: y[t * rows + 4g + i] = acc[i] (+ bias), rows past `rows` dropped.
@@ -101,51 +118,48 @@ static inline void store4(float *y, const float *bias, int rows, int g, int t, v
   if (r0 + 2 < rows) yt[2] = wasm_f32x4_extract_lane(acc, 2);
 }
 
-// y (tokens, rows) for the 4-row groups [g0, g1) of q8_0 weights.
-static void gemm_q8_0(const int8_t *wq, const float *wd, const int16_t *xa, const float *xd, int g0, int g1, int nb, int tokens, const float *bias, float *y, int rows) {
+// y (tokens, rows) for the 4-row groups [g0, g1); tokens go in pairs so each widened weight block serves two.
+static inline __attribute__((always_inline)) void gemm(int format, const uint8_t *wq, const float *wd, const int16_t *xa, const float *xd, const int32_t *xs,
+                                                       int g0, int g1, int nb, int tokens, const float *bias, float *y, int rows) {
+  const int rb = format == FMT_Q8_0 ? QK : QK / 2; // bytes per row block
   for (int t0 = 0; t0 < tokens; t0 += TOKEN_TILE) {
     const int t1 = t0 + TOKEN_TILE < tokens ? t0 + TOKEN_TILE : tokens;
     for (int g = g0; g < g1; g++) {
-      const int8_t *wg = wq + (long)g * nb * 4 * QK;
+      const uint8_t *wg = wq + (long)g * nb * 4 * rb;
       const float *dg = wd + (long)g * nb * 4;
-      for (int t = t0; t < t1; t++) {
-        const int16_t *xt = xa + (long)t * nb * QK;
-        const float *dt = xd + (long)t * nb;
-        v128_t acc = wasm_f32x4_splat(0.0f);
+      int t = t0;
+      for (; t + 1 < t1; t += 2) {
+        const int16_t *xa0 = xa + (long)t * nb * QK, *xa1 = xa0 + nb * QK;
+        const float *xd0 = xd + (long)t * nb, *xd1 = xd0 + nb;
+        const int32_t *xs0 = xs + (long)t * nb, *xs1 = xs0 + nb;
+        v128_t acc0 = wasm_f32x4_splat(0.0f), acc1 = wasm_f32x4_splat(0.0f);
         for (int b = 0; b < nb; b++) {
-          const int16_t *ab = xt + b * QK;
-          v128_t a0 = wasm_v128_load(ab), a1 = wasm_v128_load(ab + 8), a2 = wasm_v128_load(ab + 16), a3 = wasm_v128_load(ab + 24);
-          const int8_t *wb = wg + b * 4 * QK;
-          v128_t s = hsum4(dot_q8(wb, a0, a1, a2, a3), dot_q8(wb + QK, a0, a1, a2, a3), dot_q8(wb + 2 * QK, a0, a1, a2, a3), dot_q8(wb + 3 * QK, a0, a1, a2, a3));
-          v128_t scale = wasm_f32x4_mul(wasm_v128_load(dg + 4 * b), wasm_f32x4_splat(dt[b]));
-          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale));
+          const uint8_t *wb = wg + b * 4 * rb;
+          const int16_t *a0 = xa0 + b * QK, *a1 = xa1 + b * QK;
+          codes16 c = widen(format, wb);
+          v128_t s00 = dot_codes(c, a0), s01 = dot_codes(c, a1);
+          c = widen(format, wb + rb);
+          v128_t s10 = dot_codes(c, a0), s11 = dot_codes(c, a1);
+          c = widen(format, wb + 2 * rb);
+          v128_t s20 = dot_codes(c, a0), s21 = dot_codes(c, a1);
+          c = widen(format, wb + 3 * rb);
+          v128_t s30 = dot_codes(c, a0), s31 = dot_codes(c, a1);
+          acc0 = wasm_f32x4_add(acc0, scaled(format, hsum4(s00, s10, s20, s30), dg, b, xd0[b], xs0[b]));
+          acc1 = wasm_f32x4_add(acc1, scaled(format, hsum4(s01, s11, s21, s31), dg, b, xd1[b], xs1[b]));
         }
-        store4(y, bias, rows, g, t, acc);
+        store4(y, bias, rows, g, t, acc0);
+        store4(y, bias, rows, g, t + 1, acc1);
       }
-    }
-  }
-}
-
-// y (tokens, rows) for the 4-row groups [g0, g1) of q4_0 weights: Σ (code − 8)·a = Σ code·a − 8·Σ a.
-static void gemm_q4_0(const uint8_t *wq, const float *wd, const int16_t *xa, const float *xd, const int32_t *xs, int g0, int g1, int nb, int tokens, const float *bias, float *y, int rows) {
-  for (int t0 = 0; t0 < tokens; t0 += TOKEN_TILE) {
-    const int t1 = t0 + TOKEN_TILE < tokens ? t0 + TOKEN_TILE : tokens;
-    for (int g = g0; g < g1; g++) {
-      const uint8_t *wg = wq + (long)g * nb * 4 * (QK / 2);
-      const float *dg = wd + (long)g * nb * 4;
-      for (int t = t0; t < t1; t++) {
+      for (; t < t1; t++) {
         const int16_t *xt = xa + (long)t * nb * QK;
         const float *dt = xd + (long)t * nb;
         const int32_t *st = xs + (long)t * nb;
         v128_t acc = wasm_f32x4_splat(0.0f);
         for (int b = 0; b < nb; b++) {
-          const int16_t *ab = xt + b * QK;
-          v128_t a0 = wasm_v128_load(ab), a1 = wasm_v128_load(ab + 8), a2 = wasm_v128_load(ab + 16), a3 = wasm_v128_load(ab + 24);
-          const uint8_t *wb = wg + b * 4 * (QK / 2);
-          v128_t s = hsum4(dot_q4(wb, a0, a1, a2, a3), dot_q4(wb + QK / 2, a0, a1, a2, a3), dot_q4(wb + QK, a0, a1, a2, a3), dot_q4(wb + 3 * (QK / 2), a0, a1, a2, a3));
-          s = wasm_i32x4_sub(s, wasm_i32x4_splat(8 * st[b]));
-          v128_t scale = wasm_f32x4_mul(wasm_v128_load(dg + 4 * b), wasm_f32x4_splat(dt[b]));
-          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), scale));
+          const uint8_t *wb = wg + b * 4 * rb;
+          const int16_t *a = xt + b * QK;
+          v128_t s = hsum4(dot_codes(widen(format, wb), a), dot_codes(widen(format, wb + rb), a), dot_codes(widen(format, wb + 2 * rb), a), dot_codes(widen(format, wb + 3 * rb), a));
+          acc = wasm_f32x4_add(acc, scaled(format, s, dg, b, dt[b], st[b]));
         }
         store4(y, bias, rows, g, t, acc);
       }
@@ -162,6 +176,8 @@ void run_job(const int32_t *job) {
   const float *xd = (const float *)job[4];
   const float *bias = job[10] ? (const float *)job[10] : 0;
   float *y = (float *)job[11];
-  if (format == FMT_Q8_0) gemm_q8_0((const int8_t *)job[1], wd, xa, xd, job[6], job[7], job[8], job[9], bias, y, job[12]);
-  else gemm_q4_0((const uint8_t *)job[1], wd, xa, xd, (const int32_t *)job[5], job[6], job[7], job[8], job[9], bias, y, job[12]);
+  const int32_t *xs = (const int32_t *)job[5];
+  // NOTE: two calls with constant formats, so each inlined copy is specialised.
+  if (format == FMT_Q8_0) gemm(FMT_Q8_0, (const uint8_t *)job[1], wd, xa, xd, xs, job[6], job[7], job[8], job[9], bias, y, job[12]);
+  else gemm(FMT_Q4_0, (const uint8_t *)job[1], wd, xa, xd, xs, job[6], job[7], job[8], job[9], bias, y, job[12]);
 }
