@@ -76,7 +76,7 @@ describe('exported weights', () => {
     const config = { model_type: 'gpt2' as const, vocab_size: 50, pad_vocab_multiple: 64, n_positions: 8, n_embd: 16, n_layer: 1, n_head: 2 };
     const lm = createModel(config, { seed: 2 });
     expect(lm.spec.vocabSize).toBe(64);
-    const weights = fromLmkitModel(lm).exportWeights();
+    const weights = fromLmkitModel(lm).exportWeights!();
     const wte = [...weights].find(([name]) => name.endsWith('wte.weight'));
     expect(wte, 'the embedding is exported').toBeDefined();
     expect(wte![1].shape).toEqual([50, 16]);
