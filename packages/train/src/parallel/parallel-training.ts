@@ -30,11 +30,17 @@ export interface StrategyOptions {
   optimizer?: AdamWOptions;
   /** Global gradient-norm clip; 0 disables. Default 1.0. */
   gradClip?: number;
+  /** 'fp32', or 'bf16'/'fp16' with fp32 masters (fp16 with dynamic loss scaling agreed across ranks). Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
 }
 
 /** Builds the strategy `spec` asks for on `comm` (whose size must be dp·pp·tp). */
 export async function createStrategy(comm: Communicator, model: DecoderLM, spec: ParallelSpec, strategyOptions: StrategyOptions = {}): Promise<ParallelStrategy> {
   const options: StrategyOptions = { optimizer: strategyOptions.optimizer, gradClip: strategyOptions.gradClip };
+  // NOTE: pipeline and tensor parallelism (any mix with dp) take the precision; dp-only strategies get it from dataParallelStrategy.
+  const modelParallel: StrategyOptions = { ...options, precision: strategyOptions.precision, lossScaler: strategyOptions.lossScaler };
   if (worldSizeOf(spec) !== comm.worldSize) {
     throw new CommError('TRAIN_COMM_BAD_ARGS', `parallel spec dp=${spec.dp},pp=${spec.pp},tp=${spec.tp} needs ${worldSizeOf(spec)} ranks, the group has ${comm.worldSize}`, { hint: 'launch dp·pp·tp processes (lmkit launch --nproc N)' });
   }
@@ -56,15 +62,15 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
     if (spec.pp > 1 && spec.tp > 1) {
       const ppGroup = comm.split(Array.from({ length: spec.pp }, (_, s) => dpRank * k + s * spec.tp + tpRank), `pp${dpRank}.${tpRank}`);
       const tpGroup = comm.split(Array.from({ length: spec.tp }, (_, j) => dpRank * k + ppRank * spec.tp + j), `tp${dpRank}.${ppRank}`);
-      return pipelineParallel(ppGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options, dataParallel: dpGroup, tensorParallel: tpGroup });
+      return pipelineParallel(ppGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup, tensorParallel: tpGroup });
     }
     const modelGroup = comm.split(Array.from({ length: k }, (_, j) => dpRank * k + j), `mp${dpRank}`);
     return spec.pp > 1
-      ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options, dataParallel: dpGroup })
-      : tensorParallel(modelGroup, model, { ...options, dataParallel: dpGroup });
+      ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup })
+      : tensorParallel(modelGroup, model, { ...modelParallel, dataParallel: dpGroup });
   }
-  if (spec.pp > 1) return pipelineParallel(comm, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...options });
-  if (spec.tp > 1) return tensorParallel(comm, model, options);
+  if (spec.pp > 1) return pipelineParallel(comm, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel });
+  if (spec.tp > 1) return tensorParallel(comm, model, modelParallel);
   if (spec.zero === 3) return fullyShardedDecoder(comm, model, options);
   if (spec.zero === 1 || spec.zero === 2) return zero(comm, fromLmkitModel(model), { stage: spec.zero, ...options });
   return dataParallelDecoder(comm, model, options); // NOTE: DDP with buckets launched during backward

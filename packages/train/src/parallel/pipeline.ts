@@ -3,13 +3,15 @@ import type { DecoderLM } from '@lmkit/model';
 import type { Tensor } from '@lmkit/tensor';
 import { assertCheckpointable } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
-import { AdamW, type AdamWOptions } from '../optim/adamw.js';
+import type { AdamWOptions } from '../optim/adamw.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
+import type { Precision } from '../trainer.js';
 import { CommError, type Communicator } from './communicator.js';
 import { pipelineSchedule, type PipeOp, type ScheduleKind } from './pipeline-schedule.js';
-import { allReduceGradients } from './data-parallel.js';
 import { megatronStage } from './megatron-stage.js';
-import { denseStage, type StageMicro, type StageParam } from './model-stage.js';
-import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
+import { ModelParallelOptimizer } from './model-parallel-optimizer.js';
+import { denseStage, type StageMicro } from './model-stage.js';
+import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link pipelineParallel}. */
 export interface PipelineOptions {
@@ -27,6 +29,10 @@ export interface PipelineOptions {
   tensorParallel?: Communicator;
   /** With tensorParallel: split the embedding and the head by vocabulary rows and compute the loss on split logits. Default true. */
   vocabParallel?: boolean;
+  /** 'fp32', or 'bf16'/'fp16' with fp32 masters (fp16 with dynamic loss scaling agreed across ranks). Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
 }
 
 /** A pipeline strategy that also reports the op timeline of its last step. */
@@ -79,22 +85,21 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
   }
   const where = { blocks: [first, end] as [number, number], embed: isFirst, head: isLast };
   const stage = tp ? megatronStage(tp, model, { ...where, vocabParallel: options.vocabParallel }) : denseStage(model, where);
-  const trainables = stage.params.filter((x) => x.trainable);
-  const host = trainables.map(({ name, tensor: t }) => ({ name, shape: t.shape, data: Float32Array.from(t.data() as Float32Array), grad: new Float32Array(t.size) }));
-  const hostOf = new Map(trainables.map((x, i) => [x, host[i]]));
-  const optimizer = new AdamW(host, options.optimizer);
-  const clip = options.gradClip ?? 1.0;
+  const mpo = new ModelParallelOptimizer(stage, model, {
+    optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler, tp, pp: comm,
+    tiedPeer: tied && p > 1 && (isFirst || isLast) ? { rank: isFirst ? p - 1 : 0, isFirst } : null,
+  });
+  const gradOf = new Map(mpo.trainables.map((x, i) => [x, mpo.grads[i]]));
   let timeline: { start: number; end: number; op: PipeOp }[] = [];
   let peak = 0;
   const C = model.spec.dModel;
 
-  /** Every dense tensor by name from its owning stage (`get` reads this stage's parameters); collective over the pipeline (and tp) group. */
-  const gather = async (get: (x: StageParam) => Float32Array): Promise<Map<string, Float32Array>> => {
-    const mine = await stage.assemble(get);
+  /** Every dense tensor by name from its owning stage (from `stageMaps`, this stage's); collective over the pipeline. */
+  const distribute = async (stageMap: Map<string, Float32Array>): Promise<Map<string, Float32Array>> => {
     const out = new Map<string, Float32Array>();
     for (const [name, t] of named) {
       const owner = [...Array(p).keys()].find((r) => ownerOf(model, t, r, p)) ?? 0;
-      const a = owner === s ? mine.get(name)! : new Float32Array(t.size);
+      const a = owner === s ? stageMap.get(name)! : new Float32Array(t.size);
       await comm.broadcast(a, owner);
       out.set(name, a);
     }
@@ -127,7 +132,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
           await comm.recv(s - 1, input);
         }
         const t0 = performance.now();
-        const micro = await stage.forward(input, isLast ? rows(batch.targets, mb) : null, b, T, 1 / m);
+        const micro = await stage.forward(input, isLast ? rows(batch.targets, mb) : null, b, T, mpo.lossScale / m);
         if (isLast) lossSum += micro.loss;
         else sends.push(comm.send(s + 1, micro.output!));
         micros.set(mb, micro);
@@ -155,44 +160,29 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
         await yieldToEventLoop();
       }
       await Promise.all(sends);
-      trainables.forEach((x, i) => host[i].grad.set(x.tensor.grad ? (x.tensor.grad.data() as Float32Array) : new Float32Array(x.tensor.size)));
-      // 2D/3D: average the gradients over the data-parallel replicas of this rank (one flat all-reduce).
-      if (options.dataParallel && options.dataParallel.worldSize > 1) await allReduceGradients(options.dataParallel, host, [host.map((_, i) => i)]);
-      const tiedAt = tied && p > 1 && (isFirst || isLast) ? trainables.findIndex((x) => x.name === 'embed.weight') : -1;
-      if (tiedAt >= 0) {
-        // Sum the tied embedding's gradient (or this tp rank's vocabulary shard of it) between the first and last stage.
-        const g = host[tiedAt].grad;
-        const other = new Float32Array(g.length);
-        await Promise.all([comm.send(isFirst ? p - 1 : 0, g), comm.recv(isFirst ? p - 1 : 0, other)]);
-        // NOTE: add in the same order on both ranks (first stage's + last stage's) so both hold identical sums.
-        for (let i = 0; i < g.length; i++) g[i] = isFirst ? g[i] + other[i] : other[i] + g[i];
-      }
-      // Norm: split parameters summed over the tp group, replicated ones counted on tp rank 0, the tied copy on the first stage.
-      const ss = new Float64Array(1);
-      host.forEach((h, i) => {
-        if ((isLast && i === tiedAt) || (tp && tp.rank !== 0 && !trainables[i].sharded)) return;
-        for (const v of h.grad) ss[0] += v * v;
-      });
-      if (tp) await tp.allReduce(ss, 'sum');
-      await comm.allReduce(ss, 'sum');
-      const gradNorm = Math.sqrt(ss[0]);
-      if (clip > 0 && Number.isFinite(gradNorm)) {
-        const coef = clip / (gradNorm + 1e-6);
-        if (coef < 1) for (const h of host) for (let i = 0; i < h.grad.length; i++) h.grad[i] *= coef;
-      }
-      optimizer.step(lr);
-      trainables.forEach((x, i) => x.tensor.write(host[i].data));
+      // Data-parallel average, the tied embedding's sum between first and last stage, then the shared optimizer step.
+      await mpo.reduceGradients(options.dataParallel);
+      const { gradNorm, skipped } = await mpo.step(lr);
       const loss = new Float64Array([lossSum / m]);
       await comm.broadcast(loss, p - 1);
-      return { loss: loss[0], gradNorm };
+      return { loss: loss[0], gradNorm, skipped, ...(mpo.opt.scaler ? { lossScale: mpo.opt.scaler.scale } : {}) };
     },
     memory(): MemoryReport {
-      const st = optimizer.stateDict();
-      const bytes = host.reduce((a, h) => a + h.data.byteLength, 0);
-      return memoryReport(bytes, bytes, [...Object.values(st.m), ...Object.values(st.v)].reduce((a, x) => a + x.byteLength, 0), 0, named.reduce((a, [, t]) => a + t.size * 4, 0));
+      const b = mpo.bytes();
+      return memoryReport(b.params, b.grads, b.optimizer, 0, named.reduce((a, [, t]) => a + t.size * 4, 0));
     },
-    fullParameters: () => gather((x) => x.tensor.data() as Float32Array),
-    lastGradients: () => gather((x) => hostOf.get(x)?.grad ?? new Float32Array(x.tensor.size)),
+    fullParameters: async () => distribute(await mpo.gather((x) => mpo.masterOf(x))),
+    lastGradients: async () => distribute(await mpo.gather((x) => gradOf.get(x) ?? new Float32Array(x.tensor.size))),
+    async exportState(): Promise<FullTrainingState> {
+      const own = await mpo.exportState();
+      const m = await distribute(new Map(Object.entries(own.optimizer.m)));
+      const v = await distribute(new Map(Object.entries(own.optimizer.v)));
+      // NOTE: the step count and the loss scaler are the same on every rank.
+      return { master: await distribute(own.master), optimizer: { step: own.optimizer.step, m: Object.fromEntries(m), v: Object.fromEntries(v) }, ...(own.scaler ? { scaler: own.scaler } : {}) };
+    },
+    async importState(state: FullTrainingState): Promise<void> {
+      mpo.importState(state);
+    },
   };
 }
 

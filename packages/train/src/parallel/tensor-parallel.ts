@@ -2,11 +2,13 @@
 import type { DecoderLM } from '@lmkit/model';
 import { assertCheckpointable } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
-import { AdamW, type AdamWOptions } from '../optim/adamw.js';
+import type { AdamWOptions } from '../optim/adamw.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
+import type { Precision } from '../trainer.js';
 import type { Communicator } from './communicator.js';
-import { allReduceGradients } from './data-parallel.js';
 import { megatronStage } from './megatron-stage.js';
-import { memoryReport, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
+import { ModelParallelOptimizer } from './model-parallel-optimizer.js';
+import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link tensorParallel}. */
 export interface TensorParallelOptions {
@@ -18,6 +20,10 @@ export interface TensorParallelOptions {
   dataParallel?: Communicator;
   /** Split the token embedding and the LM head by vocabulary rows, and compute the loss on split logits. Default true. */
   vocabParallel?: boolean;
+  /** 'fp32', or 'bf16'/'fp16' with fp32 masters (fp16 with dynamic loss scaling agreed across ranks). Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
 }
 
 /** The tensor-parallel strategy, with its loss-and-backward and dense gradients exposed for tests and tools. */
@@ -34,7 +40,10 @@ export interface TensorParallelStrategy extends ParallelStrategy {
  * vocab-parallel embedding (one all-reduce forward) and a vocab-parallel loss (an all-gather of
  * B·T row maxima, one all-reduce of 2·B·T sums, one all-reduce of the head's input gradient), so
  * rank r holds V/t rows of the token table and V/t columns of the logits. Norms and learned
- * positions are replicated. Gradients equal the dense model's.
+ * positions are replicated (their AdamW moments live on rank 0, which updates and broadcasts
+ * them). The update is the shared optimizer step (bf16/fp16 with fp32 masters, fp16 overflow
+ * agreed across ranks), and `exportState`/`importState` move the full training state by dense
+ * parameter name for checkpoints. Gradients equal the dense model's.
  *
  * @example
  * const tp = await tensorParallel(comm, model); // every rank passes the same batch
@@ -49,10 +58,7 @@ export async function tensorParallel(comm: Communicator, model: DecoderLM, optio
     p.write(host);
   }
   const stage = megatronStage(comm, model, { vocabParallel: options.vocabParallel });
-  const trainables = stage.params.filter((p) => p.trainable);
-  const host = trainables.map(({ name, tensor: p }) => ({ name, shape: p.shape, data: Float32Array.from(p.data() as Float32Array), grad: new Float32Array(p.size) }));
-  const optimizer = new AdamW(host, options.optimizer);
-  const clip = options.gradClip ?? 1.0;
+  const mpo = new ModelParallelOptimizer(stage, model, { optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler, tp: comm });
 
   const lossAndBackward = async (batch: ObjectiveBatch, lossScale: number): Promise<number> => {
     const micro = await stage.forward(batch.inputIds, batch.targets, batch.batchSize, batch.seqLen, lossScale);
@@ -67,32 +73,21 @@ export async function tensorParallel(comm: Communicator, model: DecoderLM, optio
       model.train();
       for (const p of stage.params) p.tensor.zeroGrad();
       let loss = 0;
-      for (const b of batches) loss += await lossAndBackward(b, 1 / batches.length);
-      trainables.forEach(({ tensor: p }, i) => host[i].grad.set(p.grad ? (p.grad.data() as Float32Array) : new Float32Array(p.size)));
-      // 2D: average the gradients over the data-parallel replicas of this rank (one flat all-reduce).
-      if (options.dataParallel && options.dataParallel.worldSize > 1) await allReduceGradients(options.dataParallel, host, [host.map((_, i) => i)]);
-      // Norm: sharded parts summed across ranks, replicated parts counted once.
-      const ss = new Float64Array(2);
-      host.forEach((h, i) => {
-        for (const v of h.grad) ss[trainables[i].sharded ? 1 : 0] += v * v;
-      });
-      const part = new Float64Array([ss[1]]);
-      await comm.allReduce(part, 'sum');
-      const gradNorm = Math.sqrt(ss[0] + part[0]);
-      if (clip > 0 && Number.isFinite(gradNorm)) {
-        const coef = clip / (gradNorm + 1e-6);
-        if (coef < 1) for (const h of host) for (let i = 0; i < h.grad.length; i++) h.grad[i] *= coef;
-      }
-      optimizer.step(lr);
-      trainables.forEach(({ tensor: p }, i) => p.write(host[i].data));
-      return { loss: loss / batches.length, gradNorm };
+      for (const b of batches) loss += await lossAndBackward(b, mpo.lossScale / batches.length);
+      // 2D: average over the data-parallel replicas; then the shared optimizer step (norm over the tp group, fp16 overflow agreed).
+      await mpo.reduceGradients(options.dataParallel);
+      const { gradNorm, skipped } = await mpo.step(lr);
+      return { loss: loss / batches.length, gradNorm, skipped, ...(mpo.opt.scaler ? { lossScale: mpo.opt.scaler.scale } : {}) };
     },
     memory(): MemoryReport {
-      const st = optimizer.stateDict();
-      const bytes = host.reduce((a, h) => a + h.data.byteLength, 0);
-      return memoryReport(bytes, bytes, [...Object.values(st.m), ...Object.values(st.v)].reduce((a, x) => a + x.byteLength, 0));
+      const b = mpo.bytes();
+      return memoryReport(b.params, b.grads, b.optimizer);
     },
-    fullParameters: () => stage.assemble((p) => p.tensor.data() as Float32Array),
+    fullParameters: () => mpo.gather((p) => mpo.masterOf(p)),
+    exportState: () => mpo.exportState(),
+    async importState(state: FullTrainingState): Promise<void> {
+      mpo.importState(state);
+    },
     denseGradients: () => stage.assemble((p) => (p.tensor.grad ? (p.tensor.grad.data() as Float32Array) : new Float32Array(p.tensor.size))),
   };
 }

@@ -1,0 +1,201 @@
+// The optimizer side of a model-parallel stage (pipeline and/or tensor parallel): fp32 masters, gradient reduction, the shared optimizer step, and full-state export/import.
+import type { DecoderLM } from '@lmkit/model';
+import type { AdamWOptions, AdamWState, OptimParam } from '../optim/adamw.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
+import type { Precision } from '../trainer.js';
+import { CommError, type Communicator } from './communicator.js';
+import { allReduceGradients } from './data-parallel.js';
+import { OptimizerStep } from './internal/optimizer-step.js';
+import { fullEntry } from './internal/shard-state.js';
+import type { ModelStage, StageParam } from './model-stage.js';
+import type { FullTrainingState } from './strategy.js';
+
+/** Options for {@link ModelParallelOptimizer}. */
+export interface ModelParallelOptimizerOptions {
+  /** AdamW hyperparameters. Default the AdamW defaults. */
+  optimizer?: AdamWOptions;
+  /** Global gradient-norm clip; 0 disables. Default 1.0. */
+  gradClip?: number;
+  /** 'fp32', or 'bf16'/'fp16' with fp32 masters (fp16 with dynamic loss scaling agreed across ranks). Default 'fp32'. */
+  precision?: Precision;
+  /** Loss scaler settings (fp16 only). Default GradScaler's. */
+  lossScaler?: LossScalerOptions;
+  /** This stage's tensor-parallel group. Default none. */
+  tp?: Communicator | null;
+  /** The pipeline group (stages of one replica). Default none. */
+  pp?: Communicator | null;
+  /** With a tied embedding split over stages: the pipeline rank of the other holder (first ↔ last stage). Default none. */
+  tiedPeer?: { rank: number; isFirst: boolean } | null;
+}
+
+/**
+ * What one rank of a pipeline and/or tensor-parallel replica updates, and how. Every trainable
+ * stage parameter has an fp32 master and a gradient buffer. Each parameter is updated by exactly
+ * one rank of the replica, so the shared {@link OptimizerStep} sums the squared norm once per
+ * element over the replica (tp then pp all-reduce): replicated parameters (norms, positions) on
+ * tensor-parallel rank 0, which then broadcasts them over the tp group; a tied embedding split
+ * over the first and last stage on the first stage, which sends it to the last. With bf16/fp16
+ * the compute weights are the rounded masters, and an fp16 overflow on any rank skips the step
+ * on every rank of the replica (data-parallel replicas see the same averaged gradients).
+ */
+export class ModelParallelOptimizer {
+  /** The shared optimizer step over the parameters this rank updates. */
+  readonly opt: OptimizerStep;
+  /** Trainable stage parameters (aligned with masters and grads). */
+  readonly trainables: readonly StageParam[];
+  /** fp32 master values. */
+  readonly masters: Float32Array[];
+  /** Gradient buffers (the reduced gradient the step applies). */
+  readonly grads: Float32Array[];
+  private readonly updated: boolean[];
+  private readonly denseSize: Map<string, number>;
+  private readonly tp: Communicator | null;
+  private readonly pp: Communicator | null;
+  private readonly tied: { index: number; rank: number; isFirst: boolean } | null;
+
+  constructor(
+    private readonly stage: ModelStage,
+    model: DecoderLM,
+    options: ModelParallelOptimizerOptions = {},
+  ) {
+    this.tp = options.tp && options.tp.worldSize > 1 ? options.tp : null;
+    this.pp = options.pp && options.pp.worldSize > 1 ? options.pp : null;
+    this.trainables = stage.params.filter((p) => p.trainable);
+    this.masters = this.trainables.map((p) => Float32Array.from(p.tensor.data() as Float32Array));
+    this.grads = this.trainables.map((p) => new Float32Array(p.tensor.size));
+    const tiedAt = options.tiedPeer ? this.trainables.findIndex((p) => p.name === 'embed.weight') : -1;
+    this.tied = options.tiedPeer && tiedAt >= 0 ? { index: tiedAt, ...options.tiedPeer } : null;
+    this.updated = this.trainables.map((p, i) => (p.sharded || !this.tp || this.tp.rank === 0) && !(this.tied && this.tied.index === i && !this.tied.isFirst));
+    this.denseSize = new Map(model.namedParameters().map(([n, t]) => [n, t.size]));
+    const params: OptimParam[] = [];
+    this.trainables.forEach((p, i) => {
+      if (this.updated[i]) params.push({ name: p.name, shape: p.tensor.shape, data: this.masters[i], grad: this.grads[i] });
+    });
+    this.opt = new OptimizerStep(this.replicaComm(options), params, { sharded: true, optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler });
+    if (this.opt.format) this.writeCompute();
+  }
+
+  /** The factor the loss is multiplied by before backward (fp16 loss scale, else 1). */
+  get lossScale(): number {
+    return this.opt.lossScale;
+  }
+
+  /** Copies the stage's gradients in, averages them over `dataParallel`, and sums a split tied embedding between its two stages. */
+  async reduceGradients(dataParallel?: Communicator): Promise<void> {
+    this.trainables.forEach((p, i) => (p.tensor.grad ? this.grads[i].set(p.tensor.grad.data() as Float32Array) : this.grads[i].fill(0)));
+    const flat = this.trainables.map((p, i) => ({ name: p.name, shape: p.tensor.shape, data: this.masters[i], grad: this.grads[i] }));
+    if (dataParallel && dataParallel.worldSize > 1) await allReduceGradients(dataParallel, flat, [flat.map((_, i) => i)]);
+    if (this.tied && this.pp) {
+      const g = this.grads[this.tied.index];
+      const other = new Float32Array(g.length);
+      await Promise.all([this.pp.send(this.tied.rank, g), this.pp.recv(this.tied.rank, other)]);
+      // NOTE: add in the same order on both ranks (first stage's + last stage's) so both hold identical sums.
+      for (let i = 0; i < g.length; i++) g[i] = this.tied.isFirst ? g[i] + other[i] : other[i] + g[i];
+    }
+  }
+
+  /** The optimizer step at `lr`; then the copies that other ranks updated are received and the compute weights written. */
+  async step(lr: number): Promise<{ gradNorm: number; skipped: boolean }> {
+    const result = await this.opt.step(lr);
+    if (result.skipped) return result;
+    await this.syncCopies();
+    this.writeCompute();
+    return result;
+  }
+
+  /** This stage's part of the full training state by dense parameter name (collective over tp; the caller distributes it over the pipeline). */
+  async exportState(): Promise<FullTrainingState> {
+    const own = this.opt.state();
+    const index = new Map(this.trainables.map((p, i) => [p, i]));
+    const pick = (kind: 'master' | 'm' | 'v') => (p: StageParam): Float32Array => {
+      const i = index.get(p);
+      if (i === undefined) return new Float32Array(p.tensor.size);
+      return kind === 'master' ? this.masters[i] : (own.optimizer[kind][p.name] ?? new Float32Array(p.tensor.size));
+    };
+    const [master, m, v] = [await this.gather(pick('master')), await this.gather(pick('m')), await this.gather(pick('v'))];
+    return { master, optimizer: { step: own.optimizer.step, m: Object.fromEntries(m), v: Object.fromEntries(v) }, ...(own.scaler ? { scaler: own.scaler } : {}) };
+  }
+
+  /** Loads a full training state: each rank takes its slices (every rank calls it with the same state). */
+  importState(state: FullTrainingState): void {
+    // NOTE: every rank checks every parameter first, so a bad state fails on all ranks alike.
+    const full = this.trainables.map((p) => fullEntry(state, p.name, this.denseSize.get(p.name)!));
+    const optimizer: AdamWState = { step: state.optimizer.step, m: {}, v: {} };
+    this.trainables.forEach((p, i) => {
+      const slice = (a: Float32Array): Float32Array => localSlice(p, a);
+      this.masters[i].set(slice(full[i].master));
+      if (this.updated[i]) [optimizer.m[p.name], optimizer.v[p.name]] = [slice(full[i].m), slice(full[i].v)];
+    });
+    this.opt.loadState({ optimizer, ...(state.scaler ? { scaler: state.scaler } : {}) });
+    this.writeCompute();
+  }
+
+  /** The fp32 master of `p` (a frozen parameter: its tensor, kept at zero). */
+  masterOf(p: StageParam): Float32Array {
+    const i = this.trainables.indexOf(p);
+    return i >= 0 ? this.masters[i] : (p.tensor.data() as Float32Array);
+  }
+
+  /** Bytes of masters (+ rounded compute copies in half precision), gradients and AdamW moments. */
+  bytes(): { params: number; grads: number; optimizer: number } {
+    const sum = (a: readonly { byteLength: number }[]): number => a.reduce((s, x) => s + x.byteLength, 0);
+    const st = this.opt.optimizer.stateDict();
+    return { params: sum(this.masters) * (this.opt.format ? 2 : 1), grads: sum(this.grads), optimizer: sum([...Object.values(st.m), ...Object.values(st.v)]) };
+  }
+
+  /**
+   * This stage's dense tensors by name from `get(param)`, replicated ones taken from tp rank 0
+   * (the only rank whose moments are kept). The caller distributes them over the pipeline.
+   */
+  async gather(get: (p: StageParam) => Float32Array): Promise<Map<string, Float32Array>> {
+    const out = await this.stage.assemble(get);
+    if (this.tp) for (const p of this.stage.params) if (!p.sharded) await this.tp.broadcast(out.get(p.name)!, 0);
+    return out;
+  }
+
+  /** A communicator whose all-reduce sums over the tp group, then the pp group: the whole replica. */
+  private replicaComm(options: ModelParallelOptimizerOptions): Communicator {
+    const [tp, pp] = [this.tp, this.pp];
+    if (!tp || !pp) {
+      const one = tp ?? pp ?? options.tp ?? options.pp;
+      if (!one) throw new CommError('TRAIN_COMM_BAD_ARGS', 'a model-parallel optimizer needs its tensor-parallel or pipeline group');
+      return one;
+    }
+    const comm = Object.create(pp) as Communicator;
+    Object.defineProperty(comm, 'worldSize', { value: tp.worldSize * pp.worldSize });
+    comm.allReduce = async (data, op) => {
+      await tp.allReduce(data, 'sum');
+      await pp.allReduce(data, 'sum');
+      if (op === 'mean') for (let i = 0; i < data.length; i++) data[i] /= tp.worldSize * pp.worldSize;
+    };
+    return comm;
+  }
+
+  /** Replicated masters from tp rank 0; the tied shard's master from the first stage to the last. */
+  private async syncCopies(): Promise<void> {
+    if (this.tp) for (let i = 0; i < this.trainables.length; i++) if (!this.trainables[i].sharded) await this.tp.broadcast(this.masters[i], 0);
+    if (this.tied && this.pp) {
+      const master = this.masters[this.tied.index];
+      if (this.tied.isFirst) await this.pp.send(this.tied.rank, master);
+      else await this.pp.recv(this.tied.rank, master);
+    }
+  }
+
+  /** The compute weights: the masters, rounded to bf16/fp16 in half precision. */
+  private writeCompute(): void {
+    this.trainables.forEach((p, i) => {
+      if (!this.opt.format) return p.tensor.write(this.masters[i]);
+      const w = new Float32Array(this.masters[i].length);
+      this.opt.toCompute(this.masters[i], w);
+      p.tensor.write(w);
+    });
+  }
+}
+
+/** The elements of dense array `a` that `p` holds on this rank (all of it when replicated). */
+function localSlice(p: StageParam, a: Float32Array): Float32Array {
+  if (!p.sharded) return a.slice();
+  const out = new Float32Array(p.tensor.size);
+  for (const [at, from, n] of p.runs!) out.set(a.subarray(from, from + n), at);
+  return out;
+}
