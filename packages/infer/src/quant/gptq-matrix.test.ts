@@ -127,18 +127,38 @@ describe('gptqQuantizeMatrix', () => {
       expect(eGptq).toBeLessThan(0.5 * eRtn); // measured ≈ 0.06 for both formats
     });
 
-    it(`${format}: codes are in range, scales are f16 values, and quantize(dequantized) gives the same blocks`, () => {
+    for (const scaleSearch of [false, true]) it(`${format}${scaleSearch ? ' with scale search' : ''}: codes are in range, scales are f16 values, and quantize(dequantized) gives the same blocks`, () => {
       const rows = 16;
       const cols = 160;
       const x = correlatedInputs(256, cols, 17);
       const w = weights(rows, cols, 19);
-      const g = gptqQuantizeMatrix(w, rows, cols, hessianOf(x, 256, cols), { format });
+      const g = gptqQuantizeMatrix(w, rows, cols, hessianOf(x, 256, cols), { format, scaleSearch });
       for (const s of g.q.scales) expect(roundF16(s)).toBe(s);
       if (format === 'q8_0') for (const c of g.q.qs as Int8Array) expect(Math.abs(c)).toBeLessThanOrEqual(127);
       expect(Array.from(dequantize(g.q))).toEqual(Array.from(g.dequantized));
       expectSameMatrix(quantize(g.dequantized, rows, cols, format), g.q);
     });
   }
+
+  it('scale search lowers the importance-weighted error Σ H_jj·(w − q)² (diagonal H: no error moves, so it is exact)', () => {
+    const rows = 32;
+    const cols = 128;
+    const h = new Float64Array(cols * cols);
+    const gains = normals(cols, 31);
+    for (let i = 0; i < cols; i++) h[i * cols + i] = 0.05 + gains[i] * gains[i];
+    const w = weights(rows, cols, 37);
+    const weighted = (wq: Float32Array) => {
+      let e = 0;
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) e += h[c * cols + c] * (w[r * cols + c] - wq[r * cols + c]) ** 2;
+      return e;
+    };
+    for (const format of ['q8_0', 'q4_0'] as QuantFormat[]) {
+      const plain = gptqQuantizeMatrix(w, rows, cols, h, { format });
+      expectSameMatrix(plain.q, quantize(w, rows, cols, format)); // diagonal H: plain GPTQ is round-to-nearest
+      const searched = gptqQuantizeMatrix(w, rows, cols, h, { format, scaleSearch: true });
+      expect(weighted(searched.dequantized)).toBeLessThan(0.98 * weighted(plain.dequantized)); // measured 0.96 (q8_0), 0.85 (q4_0)
+    }
+  });
 
   it('zeroes the weights of dead inputs and stays finite', () => {
     const rows = 4;

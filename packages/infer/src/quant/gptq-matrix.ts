@@ -12,7 +12,16 @@ export interface GptqMatrixOptions {
   damp?: number;
   /** Columns per lazy batch update (a multiple of 32). Default 128 (the paper's). */
   blockSize?: number;
+  /**
+   * Choose each block's scale from a grid (ggml's scale × 1, 0.98, …, 0.80) minimizing the
+   * activation-weighted error Σ H_jj·(w_j − q_j)² over the block, as llama.cpp's imatrix does, instead
+   * of ggml's scale alone. Default false.
+   */
+  scaleSearch?: boolean;
 }
+
+/** Shrink factors tried by the scale search (≤ 1, so the largest weight keeps the extreme code). */
+const SCALE_GRID = Array.from({ length: 11 }, (_, i) => 1 - 0.02 * i);
 
 /** What {@link gptqQuantizeMatrix} produced. */
 export interface GptqMatrixResult {
@@ -31,7 +40,7 @@ export interface GptqMatrixResult {
   deadInputs: number;
 }
 
-/** A block's scale as ggml's own quantizer picks it, and the element it takes from. */
+/** A block's scale (ggml's, or the best of the grid), and the element that takes the extreme code. */
 interface BlockScale {
   d: number;
   /** Column (absolute) of the element that fixed the scale, or -1 when d = 0. */
@@ -40,26 +49,43 @@ interface BlockScale {
   pinCode: number;
 }
 
-function blockScale(w: Float64Array, start: number, end: number, rowStart: number, format: QuantFormat): BlockScale {
+function blockScale(w: Float64Array, start: number, end: number, rowStart: number, format: QuantFormat, importance: Float64Array | null): BlockScale {
+  let at = -1;
+  let base: number;
   if (format === 'q8_0') {
     let amax = 0;
-    let at = -1;
     for (let j = start; j < end; j++) {
       const a = Math.abs(w[rowStart + j]);
       if (a > amax) (amax = a), (at = j);
     }
-    const d = roundF16(amax / 127);
-    return d === 0 ? { d: 0, pin: -1, pinCode: 0 } : { d, pin: at, pinCode: w[rowStart + at] > 0 ? 127 : -127 };
+    base = amax / 127;
+  } else {
+    // ggml q4_0: d = (signed value of largest magnitude) / −8, so that value is exactly code −8.
+    let max = 0;
+    for (let j = start; j < end; j++) {
+      const x = w[rowStart + j];
+      if (Math.abs(x) > Math.abs(max)) (max = x), (at = j);
+    }
+    base = max / -8;
   }
-  // ggml q4_0: d = (signed value of largest magnitude) / −8, so that value is exactly code −8.
-  let max = 0;
-  let at = -1;
-  for (let j = start; j < end; j++) {
-    const x = w[rowStart + j];
-    if (Math.abs(x) > Math.abs(max)) (max = x), (at = j);
+  let d = roundF16(base);
+  if (d === 0) return { d: 0, pin: -1, pinCode: 0 };
+  if (importance) {
+    let best = Infinity;
+    for (const shrink of SCALE_GRID) {
+      const candidate = roundF16(base * shrink);
+      if (candidate === 0) continue;
+      const id = 1 / candidate;
+      let e = 0;
+      for (let j = start; j < end; j++) {
+        const x = w[rowStart + j];
+        const code = j === at ? (format === 'q8_0' ? Math.sign(x) * 127 : -8) : nearestCode(x, id, format);
+        e += importance[j] * (x - code * candidate) ** 2;
+      }
+      if (e < best) (best = e), (d = candidate);
+    }
   }
-  const d = roundF16(max / -8);
-  return d === 0 ? { d: 0, pin: -1, pinCode: 0 } : { d, pin: at, pinCode: -8 };
+  return { d, pin: at, pinCode: format === 'q8_0' ? (w[rowStart + at] > 0 ? 127 : -127) : -8 };
 }
 
 /** Nearest code of `x` with the inverse scale `id`, rounded exactly as formats.ts does. */
@@ -77,7 +103,8 @@ function nearestCode(x: number, id: number, format: QuantFormat): number {
  * that set it gets the extreme code; every other weight takes its nearest code. Each column's error,
  * divided by [U]_ii, is pushed onto the later columns of its batch through the rows of U (H⁻¹ = UᵀU),
  * and a batch's errors onto the columns after it in one lazy update (blockSize columns, as in the paper).
- * With H ∝ I no error moves and the result is plain round-to-nearest.
+ * With H ∝ I no error moves and the result is plain round-to-nearest. With `scaleSearch` the scale is
+ * the best of a small grid under Σ H_jj·(w_j − q_j)² (still with the extreme code, so the file keeps it).
  */
 export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: number, hessian: Float64Array, options: GptqMatrixOptions): GptqMatrixResult {
   const { format } = options;
@@ -88,6 +115,11 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
   }
   const factor = inverseHessianFactor(hessian, cols, options.damp ?? 0.01);
   const u = factor.u;
+  let importance: Float64Array | null = null;
+  if (options.scaleSearch) {
+    importance = new Float64Array(cols);
+    for (let i = 0; i < cols; i++) importance[i] = hessian[i * cols + i];
+  }
   const w = Float64Array.from(weight);
   for (const i of factor.dead) for (let r = 0; r < rows; r++) w[r * cols + i] = 0;
 
@@ -107,7 +139,7 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
       for (let i = i1; i < i2; i++) {
         const b = (i / QK) | 0;
         if (i % QK === 0) {
-          scale = blockScale(w, i, Math.min(i + QK, cols), ro, format);
+          scale = blockScale(w, i, Math.min(i + QK, cols), ro, format, importance);
           id = scale.d === 0 ? 0 : 1 / scale.d;
           scales[r * bpr + b] = scale.d;
         }

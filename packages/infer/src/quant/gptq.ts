@@ -18,6 +18,8 @@ export interface GptqOptions {
   damp?: number;
   /** Columns per lazy batch update, a multiple of 32. Default 128. */
   blockSize?: number;
+  /** Pick each block's scale from a grid by the activation-weighted error (imatrix-style). Default false. */
+  scaleSearch?: boolean;
   /** Seed of the sequence offsets. Default 0. */
   seed?: number;
   /** Sequences per forward pass (memory vs. speed). Default 8. */
@@ -160,7 +162,7 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
       values = dequantize(q);
       report = { name, rows, cols, method: 'rtn', tokens: 0, loss: 0, damp: 0, deadInputs: 0 };
     } else {
-      const g = gptqQuantizeMatrix(w, rows, cols, h.hessian(), { format, ...(options.damp === undefined ? {} : { damp: options.damp }), ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }) });
+      const g = gptqQuantizeMatrix(w, rows, cols, h.hessian(), { format, scaleSearch: options.scaleSearch ?? false, ...(options.damp === undefined ? {} : { damp: options.damp }), ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }) });
       q = g.q;
       values = g.dequantized;
       report = { name, rows, cols, method: 'gptq', tokens: h.tokens, loss: g.loss, damp: g.damp, deadInputs: g.deadInputs };
