@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { GenerationConfig } from '../config.js';
 import { isLmkitError } from '@lmkit/core';
 import { generate, type CausalLM, type GenerationStats, type TextTokenizer } from '../generate.js';
+import type { BatchCausalLM } from '../generate-batch.js';
+import { Batcher } from './batcher.js';
 import { plainChatTemplate } from './chat-template.js';
 import { ApiError, badRequest } from './openai-error.js';
 import { RequestQueue } from './queue.js';
@@ -37,8 +39,14 @@ export interface ServeOptions {
   maxTokens?: number;
   /** max_tokens when a request gives none. Default 128. */
   defaultMaxTokens?: number;
-  /** Requests generating at once. Default 1. */
+  /** Requests generating at once. Default 1 (or `batchSize` when that is larger). */
   concurrency?: number;
+  /**
+   * Most requests decoded together in one batch (one forward per step) for models that can run batches
+   * (`fromDecoderLM` runners); requests arriving while a batch runs form the next one. 1 serves them one
+   * at a time. Default 1.
+   */
+  batchSize?: number;
   /** Requests allowed to wait; more get 429. Default 64. */
   maxWaiting?: number;
   /** Folder served at / (the chat page). Default: the package's own `static/` folder. */
@@ -126,7 +134,16 @@ async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   if (options.models.length === 0) throw badRequest('serve() needs at least one model');
   const byId = new Map(options.models.map((m) => [m.id, m]));
-  const queue = new RequestQueue({ concurrency: options.concurrency ?? 1, maxWaiting: options.maxWaiting ?? 64 });
+  const batchSize = options.batchSize ?? 1;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw badRequest(`serve(): batchSize must be an integer ≥ 1, got ${batchSize}`);
+  const queue = new RequestQueue({ concurrency: Math.max(options.concurrency ?? 1, batchSize), maxWaiting: options.maxWaiting ?? 64 });
+  const batchers = new Map<ServedModel, Batcher>();
+  for (const m of options.models) {
+    const model = m.model as Partial<BatchCausalLM>;
+    if (batchSize > 1 && typeof model.nextLogitsBatch === 'function' && typeof model.newBatchCache === 'function') {
+      batchers.set(m, new Batcher(m.model as BatchCausalLM, m.tokenizer, batchSize));
+    }
+  }
   const maxBody = options.maxBodyBytes ?? 1 << 20;
   const maxTokens = options.maxTokens ?? 1024;
   const defaultMaxTokens = options.defaultMaxTokens ?? 128;
@@ -156,7 +173,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       const base = { id, object, created: Math.floor(Date.now() / 1000), model: served.id };
       const stats: GenerationStats = { promptTokens: 0, completionTokens: 0, truncated: false };
       const usage = () => ({ prompt_tokens: stats.promptTokens, completion_tokens: stats.completionTokens, total_tokens: stats.promptTokens + stats.completionTokens });
-      const stream = generate(served.model, served.tokenizer, prompt, config, { signal: abort.signal, stats });
+      const batcher = batchers.get(served);
+      const stream = batcher
+        ? batcher.stream(prompt, config, { signal: abort.signal, stats })
+        : generate(served.model, served.tokenizer, prompt, config, { signal: abort.signal, stats });
       if (parsed.stream) {
         let started = false;
         const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
