@@ -83,7 +83,7 @@ for (const line of bubbles) console.log(line);
 if (held['tp=2 vocab-par.'] !== undefined && held['tp=2 repl. vocab'] !== undefined) {
   const { vocabSize: V, dModel: C, tieEmbeddings } = resolveConfig(getPreset('tiny')).spec;
   const predicted = 16 * (tieEmbeddings ? 1 : 2) * (V - V / 2) * C;
-  console.log(`vocab parallel (tp=2): holds ${kib(held['tp=2 repl. vocab'] - held['tp=2 vocab-par.'])} less per rank than a replicated embedding/head (predicted 16·(V − V/t)·C${tieEmbeddings ? '' : '·2'} = ${kib(predicted)}), and the logits (B·T·V/t) are never gathered`);
+  console.log(`vocab parallel (tp=2): rank 0 holds ${kib(held['tp=2 repl. vocab'] - held['tp=2 vocab-par.'])} less than with a replicated embedding/head (predicted 16·(V − V/t)·C${tieEmbeddings ? '' : '·2'} = ${kib(predicted)}), and the logits (B·T·V/t) are never gathered`);
 }
 console.log('held = fp32 params + grads + AdamW m,v the strategy keeps between steps (formulas adapted to fp32 masters: DDP 16Ψ, ZeRO-1 8Ψ+8Ψ/N, ZeRO-2 4Ψ+12Ψ/N, ZeRO-3 16Ψ/N);');
 console.log('pp/tp hold their stage / shard of params, grads and state; pipeline traffic is activations (B/m·T·C per micro-batch each way), TP traffic 4 all-reduces of B·T·C per layer.');
