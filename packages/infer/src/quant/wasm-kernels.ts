@@ -23,7 +23,7 @@ interface Packed {
   wd: number;
 }
 
-/** Bump-allocated shared wasm memory holding packed weights, a reused scratch area, the job descriptors and the worker pool. */
+/** Shared wasm memory holding packed weights (regions reused once their matrix is collected), a scratch area, the job descriptors and the worker pool. */
 class QuantRuntime {
   readonly memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
   readonly exports: Exports;
@@ -33,6 +33,9 @@ class QuantRuntime {
   private top: number;
   private scratch = { ptr: 0, bytes: 0 };
   private readonly packed = new WeakMap<QuantizedMatrix, Packed>();
+  private free: Array<{ ptr: number; bytes: number }> = [];
+  // NOTE: a matrix's packed copy lives as long as the matrix; once it is collected the region is reused.
+  private readonly released = new FinalizationRegistry<{ ptr: number; bytes: number }>(({ ptr, bytes }) => this.release(ptr, bytes));
 
   constructor() {
     const module = new WebAssembly.Module(Buffer.from(QKERNELS_WASM_BASE64, 'base64'));
@@ -45,19 +48,44 @@ class QuantRuntime {
   }
 
   private alloc(bytes: number): number {
+    const size = align(bytes, 64);
+    // First fit among the regions of matrices that were garbage-collected (see `released`).
+    for (let i = 0; i < this.free.length; i++) {
+      const region = this.free[i];
+      if (region.bytes < size) continue;
+      if (region.bytes === size) this.free.splice(i, 1);
+      else this.free[i] = { ptr: region.ptr + size, bytes: region.bytes - size };
+      new Uint8Array(this.memory.buffer, region.ptr, size).fill(0);
+      return region.ptr;
+    }
     const ptr = this.top;
-    this.top = align(ptr + bytes, 64);
+    this.top = ptr + size;
     const need = this.top - this.memory.buffer.byteLength;
     if (need > 0) {
       const pages = Math.ceil(need / PAGE);
       if (this.memory.buffer.byteLength / PAGE + pages > MAX_PAGES) {
-        throw new InferError('INFER_OUT_OF_MEMORY', `quantized kernels: ${(this.top / 2 ** 30).toFixed(2)} GiB of weights and scratch exceed the 4 GiB of wasm memory`, {
+        this.top = ptr;
+        throw new InferError('INFER_OUT_OF_MEMORY', `quantized kernels: ${((ptr + size) / 2 ** 30).toFixed(2)} GiB of weights and scratch exceed the 4 GiB of wasm memory`, {
           hint: "use a smaller model or a lower-bit format, or kernel 'js'",
         });
       }
       this.memory.grow(pages);
     }
     return ptr;
+  }
+
+  /** Returns a region to the free list, merged with its free neighbours. */
+  private release(ptr: number, bytes: number): void {
+    const size = align(bytes, 64);
+    this.free.push({ ptr, bytes: size });
+    this.free.sort((a, b) => a.ptr - b.ptr);
+    const merged: Array<{ ptr: number; bytes: number }> = [];
+    for (const region of this.free) {
+      const last = merged.at(-1);
+      if (last && last.ptr + last.bytes === region.ptr) last.bytes += region.bytes;
+      else merged.push({ ...region });
+    }
+    this.free = merged;
   }
 
   /** Copies a matrix's codes and scales into wasm memory once, in 4-row groups (kept for the life of the process). */
@@ -67,8 +95,9 @@ class QuantRuntime {
     const { rows, blocksPerRow: nb } = q;
     const groups = Math.ceil(rows / ROWS_PER_GROUP);
     const rowBlockBytes = q.format === 'q8_0' ? QK : QK / 2;
-    const wq = this.alloc(groups * ROWS_PER_GROUP * nb * rowBlockBytes);
-    const wd = this.alloc(groups * ROWS_PER_GROUP * nb * 4);
+    const qBytes = groups * ROWS_PER_GROUP * nb * rowBlockBytes;
+    const wq = this.alloc(qBytes + groups * ROWS_PER_GROUP * nb * 4);
+    const wd = wq + qBytes;
     const buffer = this.memory.buffer;
     const src = q.qs;
     // NOTE: row blocks are 16 or 32 bytes, so they move as int32 words when the source is aligned.
@@ -88,15 +117,19 @@ class QuantRuntime {
         for (let k = 0; k < words; k++) to[d + k] = from[s + k];
       }
     }
-    // Rows past `rows` in the last group stay zero: fresh wasm memory is zeroed and never reused.
+    // Rows past `rows` in the last group stay zero: alloc hands out zeroed memory.
     entry = { wq, wd };
     this.packed.set(q, entry);
+    this.released.register(q, { ptr: wq, bytes: wd - wq + groups * ROWS_PER_GROUP * nb * 4 });
     return entry;
   }
 
   /** A scratch region of at least `bytes`, reused across calls (grown when needed). */
   scratchOf(bytes: number): number {
-    if (this.scratch.bytes < bytes) this.scratch = { ptr: this.alloc(bytes), bytes };
+    if (this.scratch.bytes < bytes) {
+      if (this.scratch.bytes > 0) this.release(this.scratch.ptr, this.scratch.bytes);
+      this.scratch = { ptr: this.alloc(bytes), bytes };
+    }
     return this.scratch.ptr;
   }
 }
