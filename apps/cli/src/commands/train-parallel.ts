@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile } from '@lmkit/core';
-import { saveModel, type DecoderLM } from '@lmkit/model';
+import type { DecoderLM } from '@lmkit/model';
 import {
   causalLm, createRunModel, MetricsLog, openTokenDataset, parseParallelSpec, renderReport, resolveDistEnv, runParallelThreads,
   runParallelTraining, seqLenFor, tcpCommunicator, worldSizeOf, type MemoryReport, type MetricsRecord, type ParallelSpec, type RunConfig,
@@ -51,6 +51,20 @@ function refuse(what: string, why: string, hint = 'drop it, or train on one work
   throw new UsageError(`${what} is not supported with --parallel yet: ${why}`, hint);
 }
 
+/**
+ * A strategy's refusal of a flag (TRAIN_BAD_CONFIG on `precision` or `resume`) as a usage error
+ * naming the flag; anything else is rethrown as is.
+ */
+function refusal(error: unknown, spec: ParallelSpec, precision: string): never {
+  // NOTE: duck-typed: the error may come from another copy of @lmkit/core (a worker thread's bundle).
+  const e = error as { code?: unknown; message?: string; details?: { field?: unknown } };
+  const field = e.code === 'TRAIN_BAD_CONFIG' ? e.details?.field : undefined;
+  if (field === 'precision' || field === 'resume') {
+    refuse(field === 'precision' ? `--precision ${precision}` : '--resume', String(e.message), `use --parallel dp=N (with any --zero) for it, or drop it (split: dp=${spec.dp}, pp=${spec.pp}, tp=${spec.tp})`);
+  }
+  throw error;
+}
+
 /** One step as every rank reports it. */
 interface StepRecord {
   step: number;
@@ -63,12 +77,12 @@ interface StepRecord {
 }
 
 /**
- * Runs a parallel training job from a validated run config (causal-LM objective). Data
- * parallelism with any ZeRO stage trains in fp32, bf16 or fp16, resumes (--resume, from a
- * parallel checkpoint of any layout or a single-worker one) and stops on a time budget
- * (--minutes) after the same step on every rank; rank 0 writes OUT/checkpoint in the
- * single-worker trainer's format (with the shards' tokenizer), OUT/metrics.jsonl and
- * OUT/report.html. Pipeline and tensor parallelism train fp32 from scratch for --steps.
+ * Runs a parallel training job from a validated run config (causal-LM objective): --precision,
+ * --resume (from a parallel checkpoint of any layout or a single-worker one) and --minutes (every
+ * rank stops after the same step) go to every strategy; one that does not support a flag yet
+ * refuses it by name (a usage error). Rank 0 writes OUT/checkpoint (the single-worker trainer's
+ * format, or the weights only for a strategy that cannot gather its optimizer state; with the
+ * shards' tokenizer), OUT/metrics.jsonl and OUT/report.html.
  */
 export async function trainParallel(options: { flags: ParallelFlags; run: RunConfig; dataDir: string; outDir: string; resume: boolean; source: string }): Promise<ParallelRunSummary> {
   const { flags, run, dataDir, outDir } = options;
@@ -81,15 +95,6 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
   if (flags.minutes !== undefined && !(flags.minutes > 0)) throw new UsageError(`--minutes must be positive, got ${flags.minutes}`);
   const spec = parseParallelSpec(flags.parallel ?? 'dp=1', flags.zero === undefined ? {} : { zero: flags.zero as 0 | 1 | 2 | 3 });
   const precision = run.precision ?? 'fp32';
-  const dataParallelOnly = spec.pp === 1 && spec.tp === 1;
-  if (!dataParallelOnly) {
-    // NOTE: pipeline and tensor parallelism do not gather optimizer state or agree on fp16 overflow yet.
-    const split = spec.pp > 1 ? `pp=${spec.pp}` : `tp=${spec.tp}`;
-    const hint = 'use --parallel dp=N (with any --zero) for it, or drop it';
-    if (precision !== 'fp32') refuse(`--precision ${precision}`, `${split} keeps fp32 weights (bf16/fp16 work with dp and every ZeRO stage)`, hint);
-    if (options.resume) refuse('--resume', `${split} cannot gather its optimizer state into a checkpoint (dp and every ZeRO stage can)`, hint);
-    if (flags.minutes !== undefined) refuse('--minutes', `${split} stops after --steps only (dp and every ZeRO stage honour a time budget)`, hint);
-  }
 
   const dataset = await openTokenDataset(dataDir, { valFraction: run.val_fraction ?? 0.05 });
   const { model, config } = createRunModel(run, dataset.maxTokenId, options.source);
@@ -107,10 +112,8 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
     steps, batchSize: run.batch_size ?? 8, seqLen, schedule, seed,
     optimizer: { weightDecay: run.weight_decay ?? 0.1, betas: [run.beta1 ?? 0.9, run.beta2 ?? 0.95] as [number, number] },
     gradClip: run.grad_clip ?? 1.0,
-    ...(dataParallelOnly ? {
-      precision, outDir, resume: options.resume, checkpointEvery: run.checkpoint_every ?? 0,
-      ...(flags.minutes !== undefined ? { timeBudgetSeconds: flags.minutes * 60 } : {}),
-    } : {}),
+    precision, outDir, resume: options.resume, checkpointEvery: run.checkpoint_every ?? 0,
+    ...(flags.minutes !== undefined ? { timeBudgetSeconds: flags.minutes * 60 } : {}),
   };
   const started = performance.now();
 
@@ -120,7 +123,7 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
   let parameters: Map<string, Float32Array> | undefined;
   let result: { tokensPerSecond: number; bytesPerStep: number; memory: MemoryReport; startStep: number; stoppedByTime: boolean };
   if (backend === 'threads') {
-    const ranks = await runParallelThreads({ spec, modelConfig: config, dataDir, ...common });
+    const ranks = await runParallelThreads({ spec, modelConfig: config, dataDir, ...common }).catch((error: unknown) => refusal(error, spec, precision));
     const r0 = ranks.find((r) => r.rank === 0)!;
     // NOTE: each replica sees its own micro-batch; the mean over ranks is the global batch's loss.
     records = r0.records.map((rec, i) => ({ ...rec, loss: ranks.reduce((sum, r) => sum + (r.records[i]?.loss ?? NaN), 0) / ranks.length }));
@@ -135,7 +138,10 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
       throw new UsageError(`--parallel ${flags.parallel} needs ${worldSizeOf(spec)} processes, but WORLD_SIZE is ${worldSize}`, `run it with lmkit launch --nproc ${worldSizeOf(spec)} -- lmkit train ...`);
     }
     records = [];
-    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, onStep: (r) => records.push(r) });
+    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, onStep: (r) => records.push(r) }).catch(async (error: unknown) => {
+      await comm.close();
+      return refusal(error, spec, precision);
+    });
     await comm.close();
     parameters = trained.parameters;
     result = trained;
@@ -148,12 +154,6 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
   if (rank !== 0 || !parameters) return summary;
 
   const checkpoint = join(outDir, 'checkpoint');
-  if (!dataParallelOnly) {
-    // Pipeline / tensor parallel: the gathered parameters become a model checkpoint (no optimizer state) that generate/eval/quantize load.
-    const shapes = new Map(model.namedParameters().map(([name, p]) => [name, [...p.shape]]));
-    model.loadStateDict(new Map([...parameters].map(([name, data]) => [name, { data, shape: shapes.get(name) ?? [data.length] }])));
-    await saveModel(model, checkpoint);
-  }
   const tokenizerDir = join(dataDir, 'tokenizer');
   if (existsSync(join(tokenizerDir, 'lmkit.json'))) await cp(tokenizerDir, join(checkpoint, 'tokenizer'), { recursive: true });
   const tokensPerStep = common.batchSize * seqLen;

@@ -1,7 +1,9 @@
 // Runs a whole parallel training job in worker threads of this process (the threads backend behind `lmkit train --backend threads`).
 import { isMainThread } from 'node:worker_threads';
+import { LmkitError } from '@lmkit/core';
 import { createModel, type DecoderLM, type ModelConfig } from '@lmkit/model';
 import { openTokenDataset } from '../data/token-dataset.js';
+import { TrainError } from '../errors.js';
 import { causalLm } from '../objectives/causal-lm.js';
 import type { AdamWOptions } from '../optim/adamw.js';
 import type { LossScalerOptions } from '../precision/loss-scaler.js';
@@ -69,9 +71,17 @@ export async function runParallelThreads(options: ParallelThreadsOptions): Promi
     throw new CommError('TRAIN_COMM_BAD_ARGS', `runParallelThreads must run from built JavaScript, but this module is ${here}`, { hint: 'build @lmkit/train (npx tsup) or bundle your entry; under vitest use runInProcess' });
   }
   // NOTE: each worker imports this same module file and calls threadRankMain(); the URL is inlined as a string.
-  const source = `import(${JSON.stringify(here)}).then((m) => m.threadRankMain()).catch((e) => { console.error(e); process.exit(1); });`;
+  // NOTE: an error is rethrown uncaught so the worker's 'error' event carries it (code, hint and details survive the copy).
+  const source = `import(${JSON.stringify(here)}).then((m) => m.threadRankMain()).catch((e) => { throw e; });`;
   const entry = new URL(`data:text/javascript,${encodeURIComponent(source)}`);
-  return spawnThreads<ThreadRankResult>(entry, worldSizeOf(spec), { data: { ...options, spec }, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+  return spawnThreads<ThreadRankResult>(entry, worldSizeOf(spec), { data: { ...options, spec }, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }).catch((error: unknown) => {
+    const e = error as Partial<LmkitError> & Error;
+    // A worker's TrainError arrives as a plain Error with its fields: give it back its class.
+    if (!(e instanceof LmkitError) && typeof e.code === 'string' && e.code.startsWith('TRAIN_')) {
+      throw new TrainError(e.code as `TRAIN_${string}`, e.message, { ...(e.hint ? { hint: e.hint } : {}), ...(e.details ? { details: e.details } : {}) });
+    }
+    throw error;
+  });
 }
 
 /** Worker-thread side of {@link runParallelThreads} (exported so the worker can find it; not for direct use). */

@@ -18,7 +18,7 @@ import { dataParallelDecoder } from './data-parallel-overlap.js';
 import { worldSizeOf, type ParallelSpec } from './parallel-spec.js';
 import { pipelineParallel } from './pipeline.js';
 import { halfFormatOf } from './internal/optimizer-step.js';
-import { saveFullCheckpoint } from './internal/run-checkpoint.js';
+import { saveFullCheckpoint, saveWeightsOnly } from './internal/run-checkpoint.js';
 import type { MemoryReport, ParallelStrategy } from './strategy.js';
 import { tensorParallel } from './tensor-parallel.js';
 import { zero } from './zero.js';
@@ -102,7 +102,7 @@ export interface ParallelTrainingOptions extends StrategyOptions {
   precision?: Precision;
   /** Loss scaler settings (fp16 only). Default GradScaler's. */
   lossScaler?: LossScalerOptions;
-  /** Rank 0 writes `outDir/checkpoint` (the single-worker trainer's format) here; nothing is written without it. */
+  /** Rank 0 writes `outDir/checkpoint` here: the single-worker trainer's format, or the weights only (not resumable) for a strategy without `exportState`. Nothing is written without it. */
   outDir?: string;
   /** Continue from `outDir/checkpoint`, written by a parallel run of any layout or by `train()`. Default false. */
   resume?: boolean;
@@ -193,8 +193,9 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
     throw new TrainError('TRAIN_BAD_CONFIG', `precision ${precision} is not supported by the ${strategy.name} strategy (pp=${spec.pp}, tp=${spec.tp}) yet: it trains in ${strategy.precision ?? 'fp32'}`, { hint: 'use fp32, or dp with any ZeRO stage', details: { field: 'precision' } });
   }
   const ckptDir = options.outDir ? join(options.outDir, 'checkpoint') : undefined;
-  if (ckptDir && (!strategy.exportState || !strategy.importState)) {
-    throw new TrainError('TRAIN_BAD_CONFIG', `the ${strategy.name} strategy cannot gather its optimizer state for a checkpoint yet`, { hint: 'train without outDir/resume (and save fullParameters()), or use dp with any ZeRO stage', details: { field: 'outDir' } });
+  const fullState = Boolean(strategy.exportState && strategy.importState);
+  if (options.resume && !fullState) {
+    throw new TrainError('TRAIN_BAD_CONFIG', `the ${strategy.name} strategy (pp=${spec.pp}, tp=${spec.tp}) cannot load a checkpoint's optimizer state yet`, { hint: 'train from scratch, or use dp with any ZeRO stage', details: { field: 'resume' } });
   }
   const runInfo = { objective: objective.name, precision, batchSize: B, seqLen: T, gradAccumSteps: 1, steps: options.steps, seed, parallel: { dp: spec.dp, pp: spec.pp, tp: spec.tp, zero: spec.zero } };
   let schedule = createSchedule({ ...options.schedule, totalSteps: options.schedule?.totalSteps ?? options.steps });
@@ -224,6 +225,13 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
 
   const checkpoint = async (): Promise<void> => {
     if (!ckptDir) return;
+    if (!fullState) {
+      // NOTE: a strategy that cannot gather its optimizer state leaves the weights only (loadable, not resumable).
+      const parameters = await strategy.fullParameters();
+      if (comm.rank === 0) await saveWeightsOnly(ckptDir, options.model, parameters);
+      await comm.barrier();
+      return;
+    }
     const full = await strategy.exportState!();
     if (comm.rank === 0) {
       const state: TrainerState = {

@@ -1,5 +1,5 @@
-// Writes a parallel run's gathered state as the single-worker trainer's checkpoint (weights, config, fp32 masters + AdamW moments, trainer state).
-import { toHuggingFace, type DecoderLM } from '@lmkit/model';
+// Writes a parallel run's gathered state as the single-worker trainer's checkpoint (weights, config, fp32 masters + AdamW moments, trainer state), or the weights only.
+import { saveModel, toHuggingFace, type DecoderLM } from '@lmkit/model';
 import { saveCheckpoint, type TrainerState } from '../../checkpoint/checkpoint.js';
 import { roundArrayToFormat, type HalfFormat } from '../../precision/float-formats.js';
 import type { FullTrainingState } from '../strategy.js';
@@ -21,4 +21,15 @@ export async function saveFullCheckpoint(dir: string, model: DecoderLM, full: Fu
     optimizer: full.optimizer,
     state,
   });
+}
+
+/**
+ * Saves only the model (`saveModel`: weights + config.json, loadable by generate/eval/quantize,
+ * not resumable) from gathered parameters, for strategies that cannot gather optimizer state.
+ * Loads `parameters` into `model`. Only one rank calls it.
+ */
+export async function saveWeightsOnly(dir: string, model: DecoderLM, parameters: Map<string, Float32Array>): Promise<void> {
+  const shapes = new Map(model.namedParameters().map(([name, t]) => [name, [...t.shape]]));
+  model.loadStateDict(new Map([...parameters].map(([name, data]) => [name, { data, shape: shapes.get(name) ?? [data.length] }])));
+  await saveModel(model, dir);
 }
