@@ -1,6 +1,6 @@
 // Multi-head self-attention with grouped/multi-query heads, learned/RoPE/ALiBi positions, causal or bidirectional, key padding, and a KV-cache hook.
 import {
-  add, attention, concat, dropout, matmul, mul, reshape, rope, softmax, split, tensor, transpose, type Rng, type Tensor,
+  add, attention, concat, dropout, matmul, mul, reshape, rope, slice, softmax, split, tensor, transpose, type Rng, type Tensor,
 } from '@lmkit/tensor';
 import type { PositionEmbedding } from '../config.js';
 import { ModelError } from '../errors.js';
@@ -8,6 +8,14 @@ import { Module } from '../module.js';
 import type { LayerKVCache } from './kv-cache.js';
 import { Linear } from './linear.js';
 import { MASKED, type PaddingMask } from './padding-mask.js';
+
+// Most score elements the explicit-score path holds at once (16 MiB of f32); longer inputs go in query blocks.
+let explicitScoresMax = 1 << 22;
+
+/** @internal Sets the explicit path's score budget in elements (tests use a small one to exercise query blocks). */
+export function setExplicitScoresMax(n: number): void {
+  explicitScoresMax = n;
+}
 
 /** Options of {@link Attention}. */
 export interface AttentionOptions {
@@ -139,16 +147,33 @@ export class Attention extends Module {
 
   /**
    * Attention with explicit scores, for key padding and for dropout on the probabilities (the fused op
-   * has neither). Query heads are grouped by their kv head so GQA needs no repeated keys.
+   * has neither). Queries go in row blocks so the scores stay under a budget (16 MiB)
+   * (a padded 1024-token prefill would otherwise hold B·H·T·S floats at once).
    */
   private explicit(q: Tensor, k: Tensor, v: Tensor, scale: number, offset: number, padding: PaddingMask | undefined): Tensor {
+    const [B, H, T] = q.shape as [number, number, number, number];
+    const S = k.shape[2]!;
+    const rows = Math.max(1, Math.floor(explicitScoresMax / (B * H * S)));
+    const bias = padding?.bias(this.causal); // (B, 1, 1, T, S)
+    if (rows >= T) return this.explicitRows(q, k, v, scale, offset, bias);
+    const parts: Tensor[] = [];
+    for (let t0 = 0; t0 < T; t0 += rows) {
+      const t1 = Math.min(T, t0 + rows);
+      parts.push(this.explicitRows(slice(q, 2, t0, t1), k, v, scale, offset + t0, bias ? slice(bias, 3, t0, t1) : undefined));
+    }
+    return concat(parts, 2);
+  }
+
+  // Explicit attention of query rows q (B, H, Tq, D) at columns offset…offset+Tq−1; `padding` is their (B, 1, 1, Tq, S) bias.
+  // Query heads are grouped by their kv head so GQA needs no repeated keys.
+  private explicitRows(q: Tensor, k: Tensor, v: Tensor, scale: number, offset: number, padding: Tensor | undefined): Tensor {
     const [B, H, T, D] = q.shape as [number, number, number, number];
     const Hkv = this.nKvHead;
     const G = H / Hkv;
     const S = k.shape[2]!;
     const qg = reshape(q, [B, Hkv, G * T, D]); // query head h = kvHead·G + g
     let scores = reshape(mul(matmul(qg, k, { transB: true }), scale), [B, Hkv, G, T, S]);
-    if (padding) scores = add(scores, padding.bias(this.causal)); // + (B, 1, 1, T, S)
+    if (padding) scores = add(scores, padding); // + (B, 1, 1, T, S), causal included
     const bias = this.causal && !padding ? new Float32Array(T * S) : null;
     if (bias) for (let t = 0; t < T; t++) for (let s = t + offset + 1; s < S; s++) bias[t * S + s] = MASKED;
     if (bias) scores = add(scores, tensor(bias, [T, S]));
