@@ -80,12 +80,12 @@ describe('KV cache', () => {
     'gpt2 (learned positions)': { model_type: 'gpt2', vocab_size: 32, n_embd: C, n_layer: 2, n_head: H, n_positions: 16, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 },
     'gpt2 (ALiBi, parallel block)': { model_type: 'gpt2', vocab_size: 32, n_embd: C, n_layer: 2, n_head: H, n_positions: 16, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0, position_embedding: 'alibi', parallel_block: true },
   } as const;
-  for (const [name, config] of Object.entries(configs)) {
-    it(`incremental decoding equals the full forward: ${name}`, () => {
+  for (const [name, config] of Object.entries(configs)) for (const inPlace of [true, false]) {
+    it(`incremental decoding equals the full forward: ${name}, ${inPlace ? 'in place' : 'concatenating'}`, () => {
       const model = new DecoderLM(config, { seed: 3 }).eval();
       const tokens = [[1, 5, 9, 2, 7, 3, 30], [4, 4, 8, 0, 31, 6, 2]];
       const full = model.forward(ids(tokens)).data() as Float32Array; // (2, 7, 32)
-      const cache = new KVCache(model.spec.nLayer);
+      const cache = new KVCache(model.spec.nLayer, { inPlace });
       const pieces: Tensor[] = [model.forward(ids(tokens.map((r) => r.slice(0, 3))), { cache })];
       for (let t = 3; t < 7; t++) pieces.push(model.forward(ids(tokens.map((r) => [r[t]!])), { cache }));
       expect(cache.length).toBe(7);
@@ -122,10 +122,10 @@ describe('KV cache', () => {
     expect(cache.layer(0).k).toBeNull();
   });
 
-  it('keepRows drops batch rows and decoding continues for the kept ones', () => {
+  for (const inPlace of [true, false]) it(`keepRows drops batch rows and decoding continues for the kept ones (${inPlace ? 'in place' : 'concatenating'})`, () => {
     const model = new DecoderLM(configs['llama (RoPE, GQA)'], { seed: 6 }).eval();
     const tokens = [[1, 5, 9, 2, 7], [4, 4, 8, 0, 31], [6, 2, 3, 30, 12]];
-    const cache = new KVCache(model.spec.nLayer);
+    const cache = new KVCache(model.spec.nLayer, { inPlace });
     model.forward(ids(tokens.map((r) => r.slice(0, 3))), { cache });
     model.forward(ids(tokens.map((r) => [r[3]!])), { cache });
     cache.keepRows([2, 0]);

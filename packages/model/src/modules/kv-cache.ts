@@ -1,5 +1,5 @@
 // The key/value cache for incremental decoding: per layer, preallocated key/value buffers written in place.
-import { keep, slice, zeros, type Tensor } from '@lmkit/tensor';
+import { concat, contiguous, keep, slice, zeros, type Tensor } from '@lmkit/tensor';
 import { ModelError } from '../errors.js';
 
 /** Options of {@link KVCache} and {@link LayerKVCache}. */
@@ -10,12 +10,19 @@ export interface KVCacheOptions {
    * to a power of two (at least 16).
    */
   capacity?: number;
+  /**
+   * Write positions in place into preallocated buffers (true) or grow by concatenation, copying the
+   * earlier positions every step (false). Default: true on the cpu backend, false elsewhere — the gpu
+   * backend's WebGL textures cannot be written in place (its `assign` round-trips through the host).
+   */
+  inPlace?: boolean;
 }
 
 /**
  * Cached keys and values of one attention layer. Buffers (B, Hkv, capacity, D) are allocated once
  * (doubling when full) and each step writes its positions in place; `k`/`v` are views of the first
- * `length` positions, so no step copies the earlier ones.
+ * `length` positions, so no step copies the earlier ones. (With `inPlace: false`, the default off
+ * the cpu backend, it grows by concatenation instead.)
  */
 export class LayerKVCache {
   private kBuf: Tensor | null = null;
@@ -24,6 +31,7 @@ export class LayerKVCache {
   private vView: Tensor | null = null;
   private used = 0;
   private readonly initialCapacity: number;
+  private readonly inPlaceOption: boolean | undefined;
 
   constructor(options: KVCacheOptions = {}) {
     const capacity = options.capacity ?? 0;
@@ -31,6 +39,7 @@ export class LayerKVCache {
       throw new ModelError('MODEL_BAD_INPUT', `KV cache capacity must be an integer ≥ 0, got ${capacity}`, { hint: 'pass the context length, or leave capacity out' });
     }
     this.initialCapacity = capacity;
+    this.inPlaceOption = options.inPlace;
   }
 
   /** Keys (B, Hkv, S, D) cached so far (a view of the buffer), or null before the first step. */
@@ -48,9 +57,9 @@ export class LayerKVCache {
     return this.used;
   }
 
-  /** Positions the buffers hold before they must grow. */
+  /** Positions the buffers hold before they must grow (the cached length when concatenating). */
   get capacity(): number {
-    return this.kBuf ? this.kBuf.shape[2]! : 0;
+    return this.kBuf ? this.kBuf.shape[2]! : this.used;
   }
 
   /** Writes new keys/values (B, Hkv, T, D) after the cached ones and returns views of all (B, Hkv, S + T, D). */
@@ -65,6 +74,17 @@ export class LayerKVCache {
       }
     }
     const needed = this.used + T;
+    if (!(this.inPlaceOption ?? k.backend === 'cpu')) {
+      // Concatenation: every step copies the earlier positions into a new tensor.
+      const kOld = this.kView;
+      const vOld = this.vView;
+      this.kView = keep(kOld ? concat([kOld, k.detach()], 2) : contiguous(k.detach()));
+      this.vView = keep(vOld ? concat([vOld, v.detach()], 2) : contiguous(v.detach()));
+      kOld?.dispose();
+      vOld?.dispose();
+      this.used = needed;
+      return { k: this.kView, v: this.vView };
+    }
     if (needed > this.capacity) this.grow(B, Hkv, D, needed);
     const kBuf = this.kBuf!;
     const vBuf = this.vBuf!;
@@ -83,11 +103,20 @@ export class LayerKVCache {
    * new buffers of the same capacity receive those rows' cached positions (one copy per call).
    */
   keepRows(rows: readonly number[]): void {
-    if (!this.kBuf || !this.vBuf) return;
-    const [B, Hkv, cap, D] = this.kBuf.shape as [number, number, number, number];
+    if (!this.kView || !this.vView) return;
+    const B = this.kView.shape[0]!;
     for (const r of rows) {
       if (!Number.isInteger(r) || r < 0 || r >= B) throw new ModelError('MODEL_BAD_INPUT', `KV cache keepRows: row ${r} is not one of the ${B} cached rows`);
     }
+    if (!this.kBuf || !this.vBuf) {
+      const pick = (t: Tensor): Tensor => keep(concat(rows.map((r) => slice(t, 0, r, r + 1)), 0));
+      const [kNew, vNew] = [pick(this.kView), pick(this.vView)];
+      this.disposeAll();
+      this.kView = kNew;
+      this.vView = vNew;
+      return;
+    }
+    const [, Hkv, cap, D] = this.kBuf.shape as [number, number, number, number];
     const kNew = keep(zeros([rows.length, Hkv, cap, D]));
     const vNew = keep(zeros([rows.length, Hkv, cap, D]));
     rows.forEach((r, i) => {
