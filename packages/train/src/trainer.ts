@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { atomicWriteFile, createProgress, type Progress, type ProgressMode } from '@lmkit/core';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint/checkpoint.js';
+import { checkResume } from './checkpoint/run-compat.js';
 import type { TokenDataset } from './data/token-dataset.js';
 import { validationWindows, WindowSampler } from './data/window-sampler.js';
 import { TrainError } from './errors.js';
@@ -156,14 +157,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
   if (options.resume) {
     if (!ckptDir) throw new TrainError('TRAIN_BAD_CONFIG', 'resume needs outDir (the checkpoint is read from outDir/checkpoint)', { details: { field: 'outDir' } });
     const ck = await loadCheckpoint(ckptDir);
-    for (const key of ['objective', 'precision', 'batchSize', 'seqLen', 'gradAccumSteps', 'seed'] as const) {
-      if (ck.state.run[key] !== runInfo[key]) {
-        throw new TrainError('TRAIN_RESUME_MISMATCH', `${ck.dir}: checkpoint was trained with ${key} = ${String(ck.state.run[key])}, this run has ${String(runInfo[key])}`, {
-          hint: `resume with the same ${key}, or start a fresh run in another --out directory`,
-          details: { field: key },
-        });
-      }
-    }
+    schedule = checkResume(ck, runInfo, options.steps);
     params.forEach((p, i) => {
       const saved = ck.master.get(p.name);
       if (!saved || saved.length !== p.data.length) {
@@ -176,18 +170,7 @@ export async function train(options: TrainerOptions): Promise<TrainResult> {
     sampler.loadState(ck.state.sampler);
     objectiveRng = SeededRng.fromState(ck.state.objectiveRng);
     if (ck.state.modelRng !== undefined) model.loadRngState?.(ck.state.modelRng);
-    schedule = createSchedule(ck.state.schedule);
     step = ck.state.step;
-    if (ck.state.run.steps !== undefined && options.steps !== ck.state.run.steps) {
-      // NOTE: a new total extends (or shortens) the run: the schedule is re-laid to end at it, as nanoGPT does when max_iters changes.
-      if (options.steps <= step) {
-        throw new TrainError('TRAIN_RESUME_MISMATCH', `${ck.dir}: the checkpoint is at step ${step}; steps = ${options.steps} would not train further`, {
-          hint: `give --steps larger than ${step} to continue, or resume with the original ${ck.state.run.steps}`,
-          details: { field: 'steps' },
-        });
-      }
-      schedule = createSchedule({ ...ck.state.schedule, totalSteps: options.steps });
-    }
     tokens = ck.state.tokens;
     elapsedBefore = ck.state.elapsedSeconds;
     bestValLoss = ck.state.bestValLoss ?? Infinity;
