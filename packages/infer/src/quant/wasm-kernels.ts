@@ -13,9 +13,11 @@ interface Exports {
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the module's --max-memory
-const JOB_INTS = 16; // int32 slots per job descriptor (13 used)
+const JOB_INTS = 16; // int32 slots of the job descriptor (15 used)
 const ROWS_PER_GROUP = 4; // weight rows interleaved per group (qkernels.c)
 const MIN_GROUPS_PER_THREAD = 16; // below this a worker's wake-up costs more than its share
+const CHUNKS_PER_THREAD = 8; // every thread takes chunks of rows until none is left (qkernels.c run_job)
+const MIN_GROUPS_PER_CHUNK = 4;
 
 /** Packed weights inside wasm memory: 4-row groups, scales as 4 floats per (group, block). */
 interface Packed {
@@ -42,7 +44,7 @@ class QuantRuntime {
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as Exports;
     this.top = align(Number(this.exports.__heap_base.value), 64);
-    this.jobs = this.alloc((MAX_QUANT_WORKERS + 1) * JOB_INTS * 4);
+    this.jobs = this.alloc(JOB_INTS * 4);
     this.pool = new QuantWorkerPool(module, this.memory);
     this.pool.grow(this.threads - 1);
   }
@@ -216,27 +218,10 @@ export function wasmQuantizedMatmul(x: Float32Array, tokens: number, w: Quantize
   rt.exports.prep_activations(px, nb, tokens, format, pxa, pxd, pxs);
   const groups = Math.ceil(rows / ROWS_PER_GROUP);
   const threads = Math.max(1, Math.min(rt.threads, 1 + rt.pool.readyCount(), Math.floor(groups / MIN_GROUPS_PER_THREAD)));
-  const ints = new Int32Array(mem, rt.jobs, threads * JOB_INTS);
-  const jobs: number[] = [];
-  for (let j = 0; j < threads; j++) {
-    const o = j * JOB_INTS;
-    ints[o] = format;
-    ints[o + 1] = wq;
-    ints[o + 2] = wd;
-    ints[o + 3] = pxa;
-    ints[o + 4] = pxd;
-    ints[o + 5] = pxs;
-    ints[o + 6] = Math.floor((groups * j) / threads);
-    ints[o + 7] = Math.floor((groups * (j + 1)) / threads);
-    ints[o + 8] = nb;
-    ints[o + 9] = tokens;
-    ints[o + 10] = bias ? pb : 0;
-    ints[o + 11] = py;
-    ints[o + 12] = rows;
-    jobs.push(rt.jobs + o * 4);
-  }
-  if (threads === 1) rt.exports.run_job(jobs[0]);
-  else rt.pool.run(jobs, rt.exports.run_job);
+  const job = new Int32Array(mem, rt.jobs, JOB_INTS);
+  job.set([format, wq, wd, pxa, pxd, pxs, 0, groups, nb, tokens, bias ? pb : 0, py, rows, 0, threads === 1 ? 1 : Math.min(threads * CHUNKS_PER_THREAD, Math.floor(groups / MIN_GROUPS_PER_CHUNK))]);
+  if (threads === 1) rt.exports.run_job(rt.jobs);
+  else rt.pool.run(new Array<number>(threads).fill(rt.jobs), rt.exports.run_job);
   y.set(new Float32Array(rt.memory.buffer, py, tokens * rows));
   return y;
 }

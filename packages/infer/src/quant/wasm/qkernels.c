@@ -168,16 +168,25 @@ static inline __attribute__((always_inline)) void gemm(int format, const uint8_t
 }
 
 // Runs one job descriptor (int32 fields, byte offsets into memory):
-// [format, wq, wd, xa, xd, xs, g0, g1, nb, tokens, bias (0 = none), y, rows].
-void run_job(const int32_t *job) {
+// [format, wq, wd, xa, xd, xs, g0, g1, nb, tokens, bias (0 = none), y, rows, next chunk, chunks].
+// Every thread runs the same descriptor: each takes the next of `chunks` equal slices of the groups
+// [g0, g1) until none is left, so a thread the OS deschedules delays the call by one chunk at most.
+void run_job(int32_t *job) {
   const int format = job[0];
   const float *wd = (const float *)job[2];
   const int16_t *xa = (const int16_t *)job[3];
   const float *xd = (const float *)job[4];
+  const int32_t *xs = (const int32_t *)job[5];
   const float *bias = job[10] ? (const float *)job[10] : 0;
   float *y = (float *)job[11];
-  const int32_t *xs = (const int32_t *)job[5];
-  // NOTE: two calls with constant formats, so each inlined copy is specialised.
-  if (format == FMT_Q8_0) gemm(FMT_Q8_0, (const uint8_t *)job[1], wd, xa, xd, xs, job[6], job[7], job[8], job[9], bias, y, job[12]);
-  else gemm(FMT_Q4_0, (const uint8_t *)job[1], wd, xa, xd, xs, job[6], job[7], job[8], job[9], bias, y, job[12]);
+  const long groups = job[7] - job[6];
+  const int chunks = job[14];
+  for (;;) {
+    const int c = __atomic_fetch_add(&job[13], 1, __ATOMIC_RELAXED);
+    if (c >= chunks) break;
+    const int g0 = job[6] + (int)(groups * c / chunks), g1 = job[6] + (int)(groups * (c + 1) / chunks);
+    // NOTE: two calls with constant formats, so each inlined copy is specialised.
+    if (format == FMT_Q8_0) gemm(FMT_Q8_0, (const uint8_t *)job[1], wd, xa, xd, xs, g0, g1, job[8], job[9], bias, y, job[12]);
+    else gemm(FMT_Q4_0, (const uint8_t *)job[1], wd, xa, xd, xs, g0, g1, job[8], job[9], bias, y, job[12]);
+  }
 }
