@@ -89,9 +89,11 @@ describe('generateBatch', () => {
     const b = await generateBatchText(runner, byteTokenizer, prompts, configs);
     expect(a.map((r) => r.text)).toEqual(b.map((r) => r.text));
     expect(a.map((r) => r.text)).toEqual((await alone(runner, configs)).map((r) => r.text));
+    // One config for all: sequence i is seeded with seed + i, so copies of a prompt differ, reproducibly.
     const shared = await generateBatchText(runner, byteTokenizer, [prompts[0]!, prompts[0]!], { max_new_tokens: 10, temperature: 1.3, top_k: 0, seed: 40 });
-    expect(shared[0]!.text).toBe(a[0]!.text); // one config: every sequence samples with its seed
-    expect(shared[1]!.text).toBe(a[0]!.text);
+    expect(shared[0]!.text).toBe(a[0]!.text);
+    expect(shared[1]!.text).toBe((await generateText(runner, byteTokenizer, prompts[0]!, { ...configs[0]!, seed: 41 })).text);
+    expect(shared[1]!.text).not.toBe(shared[0]!.text);
   });
 
   it('the token loop yields only running sequences and honours max_new_tokens 0 and ended sequences', async () => {

@@ -158,9 +158,10 @@ export interface BatchOptions {
 /**
  * Generates from several prompts at once — one forward per step for the whole batch — yielding text
  * chunks tagged with their prompt's index (UTF-8 safe, stop strings never emitted). Each sequence's
- * last chunk carries `finishReason`; finished sequences emit nothing more. `config` is one config for
- * all prompts (each sequence samples with its own RNG seeded with `seed`, so it matches generating that
- * prompt alone) or one config per prompt.
+ * last chunk carries `finishReason`; finished sequences emit nothing more. `config` is one config per
+ * prompt (each sequence samples with its own RNG seeded with its `seed`, so it gives what that prompt
+ * gives alone) or one config for all, where sequence i is seeded with `seed + i` (copies of one prompt
+ * then give different, reproducible samples).
  *
  * @example
  * const runner = fromDecoderLM(model);
@@ -179,14 +180,11 @@ export async function* generateBatch(
     throw new InferError('INFER_BAD_CONFIG', `batch of ${prompts.length} prompts got ${given.length} generation configs`, { hint: 'pass one config, or one per prompt' });
   }
   const eos = tokenizer.eotId === undefined ? {} : { eosTokenId: tokenizer.eotId };
-  // NOTE: a config without a seed gets one random seed, shared by every prompt it applies to.
-  const seeds = new Map<GenerationConfig, number>();
-  const resolved = given.map((c) => {
+  // NOTE: one config for all prompts seeds sequence i with seed + i, so copies of a prompt give different
+  // samples, each reproducible (and equal to that prompt alone with seed + i); unseeded ones draw their own.
+  const resolved = given.map((c, i) => {
     const r = resolveGenerationConfig(c, eos);
-    if (c.seed === undefined) {
-      if (!seeds.has(c)) seeds.set(c, r.seed);
-      r.seed = seeds.get(c)!;
-    }
+    if (!Array.isArray(config) && c.seed !== undefined) r.seed = c.seed + i;
     return r;
   });
   const stats = prompts.map((_, i) => options.stats?.[i] ?? { promptTokens: 0, completionTokens: 0, truncated: false });
