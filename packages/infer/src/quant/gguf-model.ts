@@ -1,11 +1,17 @@
 // Saving a DecoderLM as a quantized GGUF file with llama.cpp's tensor names, and loading one back.
 import { DecoderLM, type ArchSpec } from '@lmkit/model';
-import { tensor } from '@lmkit/tensor';
+import { f16ToF32, f32ToF16, tensor } from '@lmkit/tensor';
 import { toHfTokenizerJson, type Tokenizer } from '@lmkit/tokenizer';
 import { InferError } from '../errors.js';
 import { dequantize, QK, quantize, type QuantFormat, type QuantizedMatrix } from './formats.js';
 import { concatRows, fromGgmlBlocks, sliceRows, toGgmlBlocks } from './ggml-blocks.js';
 import { GGML_TYPE, readGguf, writeGguf, type GgufTensor, type GgufValue } from './gguf.js';
+
+/** How {@link saveGgufModel} stores weight matrices: unquantized f32/f16 (as convert_hf_to_gguf.py does) or q8_0/q4_0 blocks. */
+export type GgufWeightFormat = QuantFormat | 'f32' | 'f16';
+
+/** llama.cpp's `general.file_type` (enum llama_ftype) for each weight format. */
+const FILE_TYPE: Record<GgufWeightFormat, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
 
 /** How one GGUF tensor relates to one of our parameters. */
 interface TensorRule {
@@ -17,6 +23,8 @@ interface TensorRule {
   rows?: [number, number];
   /** llama.cpp's q/k row permutation for RoPE with this many heads. */
   permuteHeads?: number;
+  /** One row per vocabulary id: the file holds the real vocabulary's rows, the model the padded ones. */
+  vocabRows?: boolean;
 }
 
 /** The llama.cpp architecture name and tensor rules for a spec, or an error naming what does not fit. */
@@ -26,7 +34,9 @@ function rulesFor(spec: ArchSpec): { arch: 'gpt2' | 'llama'; rules: TensorRule[]
   };
   if (spec.moe) misfit('has MoE layers');
   if (spec.parallelBlock) misfit('uses parallel attention/MLP blocks');
-  const rules: TensorRule[] = [{ gguf: 'token_embd.weight', ours: 'embed.weight', quantize: true }];
+  const rules: TensorRule[] = [{ gguf: 'token_embd.weight', ours: 'embed.weight', quantize: true, vocabRows: true }];
+  // NOTE: a tied head has no output.weight; llama.cpp (like convert_hf_to_gguf.py) falls back to token_embd.
+  const head: TensorRule[] = spec.tieEmbeddings ? [] : [{ gguf: 'output.weight', ours: 'head.weight', quantize: true, vocabRows: true }];
   if (spec.family === 'gpt2') {
     if (spec.positions !== 'learned' || spec.norm !== 'layernorm' || spec.mlp === 'swiglu' || !spec.attnBias || !spec.mlpBias || !spec.normBias) misfit('is a GPT-2 variant (positions, norms, MLP or biases differ)');
     rules.push({ gguf: 'position_embd.weight', ours: 'pos.weight', quantize: false });
@@ -49,7 +59,7 @@ function rulesFor(spec: ArchSpec): { arch: 'gpt2' | 'llama'; rules: TensorRule[]
       );
     }
     rules.push({ gguf: 'output_norm.weight', ours: 'normF.weight', quantize: false }, { gguf: 'output_norm.bias', ours: 'normF.bias', quantize: false });
-    rules.push({ gguf: 'output.weight', ours: spec.tieEmbeddings ? 'embed.weight' : 'head.weight', quantize: true });
+    rules.push(...head);
     return { arch: 'gpt2', rules };
   }
   if (spec.family !== 'llama' || spec.positions !== 'rope' || spec.norm !== 'rmsnorm' || spec.mlp !== 'swiglu' || spec.attnBias || spec.mlpBias) misfit('is not a LLaMA shape (RoPE, RMSNorm, SwiGLU, no biases)');
@@ -71,7 +81,7 @@ function rulesFor(spec: ArchSpec): { arch: 'gpt2' | 'llama'; rules: TensorRule[]
     );
   }
   rules.push({ gguf: 'output_norm.weight', ours: 'normF.weight', quantize: false });
-  rules.push({ gguf: 'output.weight', ours: spec.tieEmbeddings ? 'embed.weight' : 'head.weight', quantize: true });
+  rules.push(...head);
   return { arch: 'llama', rules };
 }
 
@@ -131,17 +141,20 @@ function tokenizerMetadata(tokenizer: Tokenizer, vocabRows: number): Map<string,
     meta.set('tokenizer.ggml.eos_token_id', { type: 'u32', value: eot });
     meta.set('tokenizer.ggml.bos_token_id', { type: 'u32', value: eot });
   }
+  // lmkit's prompts carry no BOS/EOS (documents are separated by <|endoftext|> in the data instead).
+  meta.set('tokenizer.ggml.add_bos_token', { type: 'bool', value: false });
+  meta.set('tokenizer.ggml.add_eos_token', { type: 'bool', value: false });
   meta.set('lmkit.tokenizer.pattern', { type: 'string', value: tokenizer.pattern });
   return meta;
 }
 
 /**
- * Writes `model` as a GGUF file: linear weights and the token embedding in q8_0/q4_0 (tensors whose
- * rows are not a multiple of 32 long stay f32, as llama.cpp does), norms/biases/positions in f32,
+ * Writes `model` as a GGUF file: linear weights and the token embedding in `format` (for q8_0/q4_0,
+ * tensors whose rows are not a multiple of 32 long stay f32, as llama.cpp does), norms/biases/positions in f32,
  * llama.cpp's names and hyperparameter keys, the tokenizer's vocabulary and merges when given, and
  * lmkit's own config under `lmkit.config` so the model is rebuilt exactly.
  */
-export async function saveGgufModel(model: DecoderLM, path: string, format: QuantFormat, tokenizer?: Tokenizer): Promise<{ bytes: number; quantized: number; f32: number }> {
+export async function saveGgufModel(model: DecoderLM, path: string, format: GgufWeightFormat, tokenizer?: Tokenizer): Promise<{ bytes: number; quantized: number; f32: number }> {
   const spec = model.spec;
   const { arch, rules } = rulesFor(spec);
   const params = new Map(model.namedParameters());
@@ -152,13 +165,15 @@ export async function saveGgufModel(model: DecoderLM, path: string, format: Quan
     if (!p) throw new InferError('INFER_UNSUPPORTED_MODEL', `parameter ${rule.ours} (for ${rule.gguf}) is missing`);
     let data = p.data() as Float32Array;
     let shape = [...p.shape];
-    if (rule.rows) {
-      data = rowsOf(data, shape[1], rule.rows);
-      shape = [rule.rows[1] - rule.rows[0], shape[1]];
+    const rows = rule.rows ?? (rule.vocabRows ? ([0, spec.realVocabSize] as [number, number]) : null);
+    if (rows) {
+      data = rowsOf(data, shape[1], rows);
+      shape = [rows[1] - rows[0], shape[1]];
     }
     if (rule.permuteHeads) data = permuteRows(data, shape[0], shape[1], rule.permuteHeads, false);
     const dims = [...shape].reverse(); // GGUF lists the innermost dimension first
-    if (rule.quantize && shape.length === 2 && shape[1] % QK === 0) {
+    if (rule.quantize && format === 'f16') tensors.push({ name: rule.gguf, dims, type: GGML_TYPE.F16, data: new Uint8Array(f32ToF16(data).buffer) });
+    else if (rule.quantize && (format === 'q8_0' || format === 'q4_0') && shape.length === 2 && shape[1] % QK === 0) {
       tensors.push({ name: rule.gguf, dims, type: format === 'q8_0' ? GGML_TYPE.Q8_0 : GGML_TYPE.Q4_0, data: toGgmlBlocks(quantize(data, shape[0], shape[1], format)) });
       quantized++;
     } else tensors.push({ name: rule.gguf, dims, type: GGML_TYPE.F32, data: f32Bytes(Float32Array.from(data)) });
@@ -167,7 +182,7 @@ export async function saveGgufModel(model: DecoderLM, path: string, format: Quan
   const meta = new Map<string, GgufValue>([
     ['general.architecture', { type: 'string', value: a }],
     ['general.name', { type: 'string', value: `lmkit-${spec.modelType}` }],
-    ['general.file_type', { type: 'u32', value: format === 'q8_0' ? 7 : 2 }],
+    ['general.file_type', { type: 'u32', value: FILE_TYPE[format] }],
     ['general.quantization_version', { type: 'u32', value: 2 }],
     [`${a}.context_length`, { type: 'u32', value: spec.maxPositions }],
     [`${a}.embedding_length`, { type: 'u32', value: spec.dModel }],
@@ -181,20 +196,21 @@ export async function saveGgufModel(model: DecoderLM, path: string, format: Quan
     meta.set('llama.attention.layer_norm_rms_epsilon', { type: 'f32', value: spec.normEps });
     meta.set('llama.rope.freq_base', { type: 'f32', value: spec.ropeTheta });
     meta.set('llama.rope.dimension_count', { type: 'u32', value: spec.headDim });
-    meta.set('llama.vocab_size', { type: 'u32', value: spec.vocabSize });
+    meta.set('llama.vocab_size', { type: 'u32', value: spec.realVocabSize });
   }
-  if (tokenizer) for (const [k, v] of tokenizerMetadata(tokenizer, spec.vocabSize)) meta.set(k, v);
+  if (tokenizer) for (const [k, v] of tokenizerMetadata(tokenizer, spec.realVocabSize)) meta.set(k, v);
   meta.set('lmkit.config', { type: 'string', value: JSON.stringify(model.config) });
   const file = { metadata: meta, tensors };
   await writeGguf(path, file);
   const { statSync } = await import('node:fs');
-  return { bytes: statSync(path).size, quantized, f32: tensors.length - quantized };
+  return { bytes: statSync(path).size, quantized, f32: tensors.filter((t) => t.type === GGML_TYPE.F32).length };
 }
 
 /** A GGUF model loaded back: the model (weights dequantized to f32) and its quantized linear weights by layer name. */
 export interface LoadedGgufModel {
   model: DecoderLM;
-  format: QuantFormat;
+  /** The block format of the quantized weights, or null for an f32/f16 file. */
+  format: QuantFormat | null;
   /** Quantized weights keyed by our Linear module path (e.g. `blocks.0.attn.qkv`), plus `head` for the output matrix. */
   quantized: Map<string, QuantizedMatrix>;
 }
@@ -211,6 +227,9 @@ export async function loadGgufModel(path: string): Promise<LoadedGgufModel> {
   const parts = new Map<string, { rule: TensorRule; f32: Float32Array; q: QuantizedMatrix | null }[]>();
   let format: QuantFormat | null = null;
   let tiedHead: QuantizedMatrix | null = null;
+  const spec = model.spec;
+  // NOTE: files written before the real-vocabulary cut store a tied head as output.weight, padded rows included.
+  if (spec.tieEmbeddings && byName.has('output.weight')) rules.push({ gguf: 'output.weight', ours: 'embed.weight', quantize: true, vocabRows: true });
   for (const rule of rules) {
     const t = byName.get(rule.gguf);
     if (!t) throw new InferError('INFER_BAD_GGUF', `${path}: tensor ${rule.gguf} is missing`);
@@ -218,19 +237,24 @@ export async function loadGgufModel(path: string): Promise<LoadedGgufModel> {
     let q: QuantizedMatrix | null = null;
     let f32: Float32Array;
     if (t.type === GGML_TYPE.F32) f32 = new Float32Array(t.data.slice().buffer);
+    else if (t.type === GGML_TYPE.F16) f32 = f16ToF32(new Uint16Array(t.data.slice().buffer));
     else if (t.type === GGML_TYPE.Q8_0 || t.type === GGML_TYPE.Q4_0) {
       format = t.type === GGML_TYPE.Q8_0 ? 'q8_0' : 'q4_0';
       q = fromGgmlBlocks(t.data, shape[0], shape[1], format);
       f32 = dequantize(q);
-    } else throw new InferError('INFER_BAD_GGUF', `${path}: tensor ${rule.gguf} has ggml type ${t.type}; lmkit reads F32, Q8_0 and Q4_0`);
+    } else throw new InferError('INFER_BAD_GGUF', `${path}: tensor ${rule.gguf} has ggml type ${t.type}; lmkit reads F32, F16, Q8_0 and Q4_0`);
     if (rule.permuteHeads) {
       f32 = permuteRows(f32, shape[0], shape[1], rule.permuteHeads, true);
       if (q) q = quantizedPermute(q, rule.permuteHeads);
     }
-    if (rule.gguf === 'output.weight' && model.spec.tieEmbeddings) {
-      if (q) tiedHead = q; // the tied head's weights are the embedding's; only its quantized copy is new
-      continue;
+    if (rule.vocabRows && shape[0] < spec.vocabSize) {
+      // The padding rows (never an input or a target) come back as zeros, as from a safetensors checkpoint.
+      const pad = spec.vocabSize - shape[0];
+      f32 = concatFloat([f32, new Float32Array(pad * shape[1])]);
+      if (q) q = concatRows([q, quantize(new Float32Array(pad * shape[1]), pad, shape[1], q.format)]);
     }
+    if (rule.ours === 'embed.weight' && spec.tieEmbeddings && q) tiedHead = q; // the tied head computes on the embedding's codes
+    if (rule.gguf === 'output.weight' && spec.tieEmbeddings) continue;
     const list = parts.get(rule.ours) ?? [];
     list.push({ rule, f32, q });
     parts.set(rule.ours, list);
@@ -246,7 +270,6 @@ export async function loadGgufModel(path: string): Promise<LoadedGgufModel> {
     if (ours !== 'embed.weight' && qs.every((x) => x !== null)) quantized.set(ours.replace(/\.weight$/, ''), qs.length === 1 ? qs[0]! : concatRows(qs as QuantizedMatrix[]));
   }
   if (tiedHead) quantized.set('head', tiedHead);
-  if (!format) throw new InferError('INFER_BAD_GGUF', `${path}: no quantized tensors`, { hint: 'lmkit reads q8_0 and q4_0 files' });
   return { model, format, quantized };
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecoderLM, getPreset } from '@lmkit/model';
@@ -81,5 +81,69 @@ describe('quantized GGUF checkpoints', () => {
         for (let v = 0; v < fromFile.length; v++) expect(fromFile[v]).toBeCloseTo(onLoad[v], 4);
       });
     }
+  }
+});
+
+describe('GGUF vocabulary rows and unquantized formats', () => {
+  const config = { ...getPreset('tiny'), vocab_size: 300, pad_vocab_multiple: 64, n_embd: 64, n_layer: 1 };
+  const ids = Int32Array.from([3, 1, 4, 1, 5, 9, 2, 6, 299]);
+
+  it('writes only the real vocabulary rows, no output.weight for a tied head, and pads back with zeros on load', async () => {
+    const model = new DecoderLM(config as never, { seed: 3 });
+    expect(model.spec.vocabSize).toBe(320);
+    const path = join(await mkdtemp(join(tmpdir(), 'lmkit-gguf-')), 'model.gguf');
+    await saveGgufModel(model, path, 'q8_0');
+    const file = parseGguf(await readFile(path));
+    expect(file.tensors.find((t) => t.name === 'token_embd.weight')?.dims).toEqual([64, 300]);
+    expect(file.tensors.some((t) => t.name === 'output.weight')).toBe(false);
+    const loaded = await loadGgufModel(path);
+    const embed = loaded.model.embed.weight.data() as Float32Array;
+    expect(loaded.model.embed.weight.shape).toEqual([320, 64]);
+    expect(embed.subarray(300 * 64).every((x) => x === 0)).toBe(true);
+    expect(loaded.quantized.get('head')?.rows).toBe(320);
+    const fromFile = fromDecoderLM(loaded.model, { prequantized: loaded.quantized }).nextLogits(ids, null);
+    const ref = new DecoderLM(config as never, { seed: 3 });
+    const w = ref.embed.weight.data() as Float32Array;
+    const cut = Float32Array.from(w.map((x, i) => (i < 300 * 64 ? x : 0)));
+    ref.setParameter('embed.weight', tensor(dequantize(quantize(cut, 320, 64, 'q8_0')), [320, 64]));
+    const onLoad = fromDecoderLM(ref, { quantization: 'q8_0' }).nextLogits(ids, null);
+    for (let v = 0; v < 300; v++) expect(fromFile[v]).toBeCloseTo(onLoad[v], 4);
+  });
+
+  it('still loads files that store a tied head as output.weight with the padded rows', async () => {
+    const model = new DecoderLM(config as never, { seed: 4 });
+    const dir = await mkdtemp(join(tmpdir(), 'lmkit-gguf-'));
+    await saveGgufModel(model, join(dir, 'new.gguf'), 'q4_0');
+    const file = parseGguf(await readFile(join(dir, 'new.gguf')));
+    // The older layout: every vocab row, and the tied head written out again as output.weight.
+    const padded = toGgmlBlocks(quantize(model.embed.weight.data() as Float32Array, 320, 64, 'q4_0'));
+    const old: GgufFile = {
+      metadata: file.metadata,
+      tensors: [...file.tensors.map((t) => (t.name === 'token_embd.weight' ? { ...t, dims: [64, 320], data: padded } : t)), { name: 'output.weight', dims: [64, 320], type: GGML_TYPE.Q4_0, data: padded }],
+    };
+    await writeFile(join(dir, 'old.gguf'), serializeGguf(old));
+    const a = await loadGgufModel(join(dir, 'old.gguf'));
+    const b = await loadGgufModel(join(dir, 'new.gguf'));
+    const la = fromDecoderLM(a.model, { prequantized: a.quantized }).nextLogits(ids, null);
+    const lb = fromDecoderLM(b.model, { prequantized: b.quantized }).nextLogits(ids, null);
+    for (let v = 0; v < 300; v++) expect(la[v]).toBeCloseTo(lb[v], 5);
+  });
+
+  for (const format of ['f32', 'f16'] as const) {
+    it(`${format}: no quantized tensors, and the loaded model gives the source's logits`, async () => {
+      const model = new DecoderLM(config as never, { seed: 5 });
+      const path = join(await mkdtemp(join(tmpdir(), 'lmkit-gguf-')), 'model.gguf');
+      const info = await saveGgufModel(model, path, format);
+      expect(info.quantized).toBe(0);
+      const file = parseGguf(await readFile(path));
+      expect(file.metadata.get('general.file_type')).toEqual({ type: 'u32', value: format === 'f32' ? 0 : 1 });
+      expect(file.tensors.find((t) => t.name === 'blk.0.attn_qkv.weight')?.type).toBe(format === 'f32' ? GGML_TYPE.F32 : GGML_TYPE.F16);
+      const loaded = await loadGgufModel(path);
+      expect(loaded.format).toBeNull();
+      expect(loaded.quantized.size).toBe(0);
+      const back = fromDecoderLM(loaded.model).nextLogits(ids, null);
+      const ref = fromDecoderLM(model).nextLogits(ids, null);
+      for (let v = 0; v < 300; v++) expect(Math.abs(back[v] - ref[v])).toBeLessThanOrEqual(format === 'f32' ? 0 : 2e-3);
+    });
   }
 });
