@@ -118,6 +118,31 @@ describe('generateBatch', () => {
     expect(seen2).toEqual(seen);
   });
 
+  it('admits a sequence into a running batch; both give what they give alone', async () => {
+    const base = fromDecoderLM(models['llama (RoPE, GQA)']());
+    const { runner, sizes } = counted(base);
+    const [a, b] = [Int32Array.from(Buffer.from('The running one')), Int32Array.from(Buffer.from('Join'))];
+    const config = resolveGenerationConfig({ max_new_tokens: 10, do_sample: false, seed: 1 });
+    const joinConfig = resolveGenerationConfig({ max_new_tokens: 5, do_sample: false, seed: 1 });
+    const got: number[][] = [[], []];
+    const frees: number[] = [];
+    const admit = (cached: number, free: number) => {
+      expect(cached).toBeGreaterThanOrEqual(a.length);
+      frees.push(free);
+      return frees.length === 2 ? [{ ids: b, config: joinConfig }] : []; // joins before the batch's 3rd step
+    };
+    for await (const steps of generateBatchTokens(runner, [a], [config], { admit, maxRows: 2 })) for (const s of steps) if (s.tokenId !== undefined) got[s.index]!.push(s.tokenId);
+    const alone = async (ids: Int32Array, c: typeof config): Promise<number[]> => {
+      const out: number[] = [];
+      for await (const s of generateBatchTokens(base, [ids], [c])) for (const t of s) out.push(t.tokenId!);
+      return out;
+    };
+    expect(got[0]).toEqual(await alone(a, config));
+    expect(got[1]).toEqual(await alone(b, joinConfig));
+    expect(sizes.slice(0, 4)).toEqual([1, 1, 1, 2]); // prefill, step, the joiner's own prefill, then both together
+    expect(frees.slice(0, 3)).toEqual([1, 1, 0]); // one row free until the joiner took it
+  });
+
   it('rejects a config list of the wrong length and an empty prompt', async () => {
     const runner = fromDecoderLM(models['gpt2 (learned positions)']());
     await expect(generateBatchText(runner, byteTokenizer, ['a', 'b'], [{}])).rejects.toThrow(/batch of 2 prompts got 1 generation configs/);

@@ -22,6 +22,20 @@ export interface BatchCausalLM extends CausalLM {
   nextLogitsBatch(ids: Int32Array, batch: number, attentionMask: Uint8Array, cache: unknown): Float32Array;
   /** Keeps only batch rows `rows` (in that order) of the cache, so finished sequences stop costing compute. Optional. */
   keepRows?(cache: unknown, rows: readonly number[]): void;
+  /**
+   * Adds the rows of `other` (a fresh sequence's prefilled cache) after the rows of `cache`, right-aligned
+   * at column `leftPad` so they end where the batch's cached positions end. Optional: lets sequences join a
+   * running batch.
+   */
+  joinRows?(cache: unknown, other: unknown, leftPad: number): void;
+}
+
+/** A sequence that joins a running batch (see {@link BatchTokenOptions.admit}). */
+export interface BatchJoiner {
+  /** Its prompt ids (at most as many as the batch has cached positions). */
+  ids: Int32Array;
+  /** Its generation config. */
+  config: ResolvedGenerationConfig;
 }
 
 /** One sequence's step in a batch: which prompt it belongs to, its new token, and why it ended (last step). */
@@ -42,6 +56,15 @@ export interface BatchTokenOptions {
   signal?: AbortSignal;
   /** Sequences the caller has ended (e.g. a stop string appeared): they get no further steps. Default none. */
   ended?: ReadonlySet<number>;
+  /**
+   * Called before each step once the batch has cached positions, with that count and the free rows
+   * (`maxRows` minus running ones): the sequences returned (prompts no longer than the count) are
+   * prefilled one by one and join the batch, getting the next indexes. Needs the model's `joinRows`.
+   * Default none (the batch is the prompts given).
+   */
+  admit?: (cached: number, free: number) => BatchJoiner[];
+  /** Most rows running at once, for `admit`. Default: the number of prompts. */
+  maxRows?: number;
 }
 
 // Per-sequence sampling state.
@@ -50,7 +73,23 @@ interface Sequence {
   rng: Rng;
   processors: LogitsProcessor[];
   ids: number[];
+  promptLength: number;
   done: boolean;
+}
+
+function sequenceOf(ids: Int32Array, config: ResolvedGenerationConfig, index: number): Sequence {
+  if (ids.length === 0) throw new InferError('INFER_EMPTY_PROMPT', `prompt ${index} of the batch has zero tokens`, { hint: 'give non-empty prompts', details: { index } });
+  return { config, rng: createRng(config.seed), processors: processorsFor(config), ids: Array.from(ids), promptLength: ids.length, done: false };
+}
+
+// Samples sequence `index`'s next token from its logits row; `length` is its length in columns after the token.
+function take(s: Sequence, index: number, logits: Float32Array, length: number, contextLength: number): BatchTokenStep {
+  const token = chooseToken(logits, s.ids, s.config, s.rng, s.processors);
+  s.ids.push(token);
+  const generated = s.ids.length - s.promptLength;
+  const finishReason = s.config.eos_token_id.includes(token) ? 'stop' : generated >= s.config.max_new_tokens || length >= contextLength ? 'length' : undefined;
+  if (finishReason) s.done = true;
+  return finishReason ? { index, tokenId: token, finishReason } : { index, tokenId: token };
 }
 
 /**
@@ -73,11 +112,7 @@ export async function* generateBatchTokens(
     throw new InferError('INFER_BAD_CONFIG', `batch of ${B} prompts got ${configs.length} generation configs`, { hint: 'pass one config, or one per prompt' });
   }
   if (B === 0) return;
-  const seqs: Sequence[] = prompts.map((p, i) => {
-    if (p.length === 0) throw new InferError('INFER_EMPTY_PROMPT', `prompt ${i} of the batch has zero tokens`, { hint: 'give non-empty prompts', details: { index: i } });
-    const config = configs[i]!;
-    return { config, rng: createRng(config.seed), processors: processorsFor(config), ids: Array.from(p), done: false };
-  });
+  const seqs: Sequence[] = prompts.map((p, i) => sequenceOf(p, configs[i]!, i));
   const first: BatchTokenStep[] = [];
   seqs.forEach((s, i) => {
     if (s.config.max_new_tokens === 0) {
@@ -97,14 +132,16 @@ export async function* generateBatchTokens(
     mask.fill(1, i * width + width - p.length, (i + 1) * width);
   });
   let columns = width;
+  let cached = 0; // positions in the cache (columns − the fed ones)
   let rows = seqs.map((_, i) => i); // the sequence of each batch row
   const V = model.vocabSize;
-  while (seqs.some((s, i) => !s.done && !options.ended?.has(i))) {
+  const maxRows = options.maxRows ?? B;
+  while (seqs.some((s, i) => !s.done && !options.ended?.has(i)) || (options.admit && cached > 0)) {
     if (options.signal?.aborted) throw new InferError('INFER_ABORTED', 'generation was aborted', { cause: options.signal.reason });
     for (const i of rows) if (options.ended?.has(i)) seqs[i]!.done = true;
     // Rows of finished sequences leave the batch (cache, mask and feed) when the model can drop them.
     const live = rows.map((i, row) => [i, row] as const).filter(([i]) => !seqs[i]!.done);
-    if (model.keepRows && live.length < rows.length) {
+    if (model.keepRows && live.length < rows.length && live.length > 0) {
       model.keepRows(cache, live.map(([, row]) => row));
       const keptMask = new Uint8Array(live.length * columns);
       live.forEach(([, row], r) => keptMask.set(mask.subarray(row * columns, (row + 1) * columns), r * columns));
@@ -115,8 +152,36 @@ export async function* generateBatchTokens(
       feed = keptFeed;
       rows = live.map(([i]) => i);
     }
-    const logits = model.nextLogitsBatch(feed, rows.length, mask, cache);
     const steps: BatchTokenStep[] = [];
+    if (options.admit && model.joinRows && cached > 0) {
+      for (const joiner of options.admit(cached, Math.max(0, maxRows - rows.filter((i) => !seqs[i]!.done).length))) {
+        const index = seqs.length;
+        const P = joiner.ids.length;
+        if (P > cached) throw new InferError('INFER_BAD_INPUT', `a joining prompt of ${P} tokens is longer than the batch's ${cached} cached positions`, { hint: 'admit only prompts no longer than the count given' });
+        const s = sequenceOf(joiner.ids, joiner.config, index);
+        seqs.push(s);
+        // Prefill alone, take its first token, then join with its positions right-aligned to the batch's.
+        const own = model.newBatchCache(1, P + joiner.config.max_new_tokens);
+        const step = take(s, index, model.nextLogitsBatch(joiner.ids, 1, new Uint8Array(P).fill(1), own), P + 1, model.contextLength);
+        steps.push(step);
+        if (s.done) continue;
+        model.joinRows(cache, own, cached - P);
+        const grown = new Uint8Array((rows.length + 1) * columns);
+        grown.set(mask);
+        grown.fill(1, rows.length * columns + cached - P);
+        mask = grown;
+        const fed = new Int32Array(rows.length + 1);
+        fed.set(feed);
+        fed[rows.length] = step.tokenId!;
+        feed = fed;
+        rows = [...rows, index];
+      }
+      if (rows.every((i) => seqs[i]!.done)) {
+        if (steps.length > 0) yield steps;
+        break;
+      }
+    }
+    const logits = model.nextLogitsBatch(feed, rows.length, mask, cache);
     const next = new Int32Array(rows.length);
     rows.forEach((i, row) => {
       const s = seqs[i]!;
@@ -124,14 +189,11 @@ export async function* generateBatchTokens(
         next[row] = s.ids[s.ids.length - 1]!; // keeps its row busy; its outputs are never read
         return;
       }
-      const token = chooseToken(logits.slice(row * V, (row + 1) * V), s.ids, s.config, s.rng, s.processors);
-      s.ids.push(token);
-      next[row] = token;
-      const generated = s.ids.length - prompts[i]!.length;
-      const finishReason = s.config.eos_token_id.includes(token) ? 'stop' : generated >= s.config.max_new_tokens || columns + 1 >= model.contextLength ? 'length' : undefined;
-      if (finishReason) s.done = true;
-      steps.push(finishReason ? { index: i, tokenId: token, finishReason } : { index: i, tokenId: token });
+      const step = take(s, i, logits.slice(row * V, (row + 1) * V), columns + 1, model.contextLength);
+      next[row] = step.tokenId!;
+      steps.push(step);
     });
+    cached = columns;
     // Every row gains a real column.
     const grown = new Uint8Array(rows.length * (columns + 1));
     rows.forEach((_, row) => {

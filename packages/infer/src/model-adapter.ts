@@ -118,6 +118,10 @@ export function fromDecoderLM(model: DecoderLM, options: RunnerOptions = {}): Mo
     keepRows(cache: unknown, rows: readonly number[]): void {
       noGrad(() => scope(() => (cache as KVCache).keepRows(rows)));
     },
+    joinRows(cache: unknown, other: unknown, leftPad: number): void {
+      noGrad(() => scope(() => (cache as KVCache).joinRows(other as KVCache, leftPad)));
+      (other as KVCache).clear();
+    },
     logitsAll(ids: Int32Array): Float32Array {
       return noGrad(() =>
         scope(() => {

@@ -55,6 +55,21 @@ describe('serve({ batchSize })', () => {
     expect(sizes.length).toBeLessThan(60); // the dropped request's 100 tokens were never all generated
   });
 
+  it('a request arriving while a batch runs joins it at the next step', async () => {
+    sizes.length = 0;
+    const first = client.completions.create({ model: 'tiny', prompt: 'A first, long-running request', max_tokens: 90, temperature: 0, stream: true });
+    let text = '';
+    let joined: Promise<string> | null = null;
+    for await (const chunk of await first) {
+      text += chunk.choices[0]!.text;
+      joined ??= client.completions.create({ model: 'tiny', prompt: 'Joiner', max_tokens: 10, temperature: 0 }).then((r) => r.choices[0]!.text);
+    }
+    expect(text).toBe((await generateText(runner, byteTokenizer, 'A first, long-running request', { max_new_tokens: 90, do_sample: false })).text);
+    expect(await joined).toBe((await generateText(runner, byteTokenizer, 'Joiner', { max_new_tokens: 10, do_sample: false })).text);
+    expect(sizes).toContain(2); // decoded side by side
+    expect(sizes.length).toBeLessThan(90 + 10 + 2); // fewer forwards than one request after the other
+  });
+
   it('chat stop strings end one request of a batch', async () => {
     const [a, b] = await Promise.all([
       client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, temperature: 0, stop: ['\u0000never'] }),

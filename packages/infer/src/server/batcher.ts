@@ -19,9 +19,11 @@ interface Entry {
 }
 
 /**
- * Static batching for the server: requests that arrive while a batch runs wait, then up to `maxBatch`
- * of them start together through {@link generateBatchTokens}. Each request reads its own chunk stream,
- * exactly as `generate()` would give it; a request whose signal aborts leaves its batch at the next step.
+ * Continuous batching for the server: up to `maxBatch` waiting requests start together through
+ * {@link generateBatchTokens}; a request arriving while a batch runs joins it at the next step when a row
+ * is free and its prompt is no longer than the batch's cached positions (else it waits for the next
+ * batch). Each request reads its own chunk stream, as `generate()` would give it; a request whose signal
+ * aborts leaves its batch at the next step.
  */
 export class Batcher {
   private readonly pending: Entry[] = [];
@@ -84,9 +86,22 @@ export class Batcher {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, this.maxBatch).filter((e) => !e.closed && !e.error);
         if (batch.length === 0) continue;
+        // Requests arriving while the batch runs join it when a row is free and their prompt fits its cached positions.
+        const admit = (cached: number, free: number): Array<{ ids: Int32Array; config: ResolvedGenerationConfig }> => {
+          const joining: Entry[] = [];
+          for (let k = 0; k < this.pending.length && joining.length < free;) {
+            const e = this.pending[k]!;
+            if (e.ids.length <= cached || e.closed || e.error) {
+              this.pending.splice(k, 1);
+              if (!e.closed && !e.error) joining.push(e);
+            } else k++;
+          }
+          batch.push(...joining);
+          return joining.map((e) => ({ ids: e.ids, config: e.config }));
+        };
         const ended = new Set<number>();
         try {
-          for await (const steps of generateBatchTokens(this.model, batch.map((e) => e.ids), batch.map((e) => e.config), { ended })) {
+          for await (const steps of generateBatchTokens(this.model, batch.map((e) => e.ids), batch.map((e) => e.config), { ended, admit, maxRows: this.maxBatch })) {
             batch.forEach((e, i) => {
               if (e.closed || e.error) ended.add(i);
             });

@@ -1,6 +1,6 @@
 // Tests of attention: GQA/MQA equal MHA with repeated heads, explicit vs fused scores, ALiBi slopes, and the KV cache.
 import { describe, expect, it } from 'vitest';
-import { attention, contiguous, createRng, noGrad, randn, slice, zeros, type Tensor } from '@lmkit/tensor';
+import { attention, contiguous, createRng, noGrad, randn, slice, tensor, zeros, type Tensor } from '@lmkit/tensor';
 import { expectClose, ids } from '../../test/helpers.js';
 import { DecoderLM } from '../decoder-lm.js';
 import type { PositionEmbedding } from '../config.js';
@@ -136,6 +136,25 @@ describe('KV cache', () => {
       expectClose(last.subarray(i * 32, (i + 1) * 32), full.subarray(4 * 32, 5 * 32), 1e-5, 1e-4, `row ${row}`);
     });
     expect(() => cache.keepRows([2])).toThrow(/row 2 is not one of the 2 cached rows/);
+  });
+
+  for (const inPlace of [true, false]) it(`joinRows adds a prefilled sequence right-aligned; decoding with the mask equals it alone (${inPlace ? 'in place' : 'concatenating'})`, () => {
+    const model = new DecoderLM(configs['llama (RoPE, GQA)'], { seed: 6 }).eval();
+    const running = [1, 5, 9, 2, 7, 3];
+    const joining = [6, 2, 3];
+    const cache = new KVCache(model.spec.nLayer, { inPlace });
+    model.forward(ids([running.slice(0, 5)]), { cache });
+    const other = new KVCache(model.spec.nLayer, { inPlace });
+    model.forward(ids([joining.slice(0, 2)]), { cache: other });
+    cache.joinRows(other, 3); // columns 3..4
+    expect(cache.layer(1).k!.shape).toEqual([2, 2, 5, 4]);
+    const mask = tensor([1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1], [2, 6]);
+    const step = model.forward(ids([[running[5]!], [joining[2]!]]), { cache, attentionMask: mask }).data() as Float32Array;
+    const aloneA = model.forward(ids([running])).data() as Float32Array;
+    const aloneB = model.forward(ids([joining])).data() as Float32Array;
+    expectClose(step.subarray(0, 32), aloneA.subarray(5 * 32, 6 * 32), 1e-4, 1e-3, 'running row');
+    expectClose(step.subarray(32, 64), aloneB.subarray(2 * 32, 3 * 32), 1e-4, 1e-3, 'joined row');
+    expect(() => cache.joinRows(other, 0)).toThrow(/do not end at this cache's length 6/);
   });
 
   it('rejects a step whose batch differs from the cached one', () => {

@@ -131,6 +131,46 @@ export class LayerKVCache {
     this.vView = keep(slice(vNew, 2, 0, used));
   }
 
+  /**
+   * Adds the rows of `other` (a cache of fewer positions, e.g. a new sequence's prefill) after this
+   * cache's rows, their positions right-aligned: they land at columns `leftPad…length−1`, and the columns
+   * before stay zero (the caller masks them as padding). Needs `leftPad + other.length === length`.
+   */
+  joinRows(other: LayerKVCache, leftPad: number): void {
+    if (!this.kView || !this.vView || !other.kView || !other.vView) {
+      throw new ModelError('MODEL_BAD_INPUT', 'KV cache joinRows: both caches must hold positions', { hint: 'prefill the joining sequence first' });
+    }
+    if (!Number.isInteger(leftPad) || leftPad < 0 || leftPad + other.used !== this.used) {
+      throw new ModelError('MODEL_BAD_INPUT', `KV cache joinRows: ${other.used} positions at column ${leftPad} do not end at this cache's length ${this.used}`, { hint: 'leftPad = length − other.length' });
+    }
+    const [B, Hkv, , D] = this.kView.shape as [number, number, number, number];
+    const B2 = other.kView.shape[0]!;
+    if (other.kView.shape[1] !== Hkv || other.kView.shape[3] !== D) {
+      throw new ModelError('MODEL_BAD_INPUT', `KV cache joinRows: rows of shape ${JSON.stringify([...other.kView.shape])} do not fit (·, ${Hkv}, ·, ${D})`);
+    }
+    const cap = this.kBuf ? this.kBuf.shape[2]! : 0;
+    const joined = (mine: Tensor, buf: Tensor | null, theirs: Tensor): Tensor => {
+      if (!buf) return keep(concat([mine, concat([zeros([B2, Hkv, leftPad, D]), theirs], 2)], 0)); // concatenating cache
+      const out = keep(zeros([B + B2, Hkv, cap, D]));
+      slice(slice(out, 0, 0, B), 2, 0, this.used).assign(mine);
+      slice(slice(out, 0, B, B + B2), 2, leftPad, this.used).assign(theirs);
+      return out;
+    };
+    const k = joined(this.kView, this.kBuf, other.kView);
+    const v = joined(this.vView, this.vBuf, other.vView);
+    const inPlace = this.kBuf !== null;
+    this.disposeAll();
+    if (inPlace) {
+      this.kBuf = k;
+      this.vBuf = v;
+      this.kView = keep(slice(k, 2, 0, this.used));
+      this.vView = keep(slice(v, 2, 0, this.used));
+    } else {
+      this.kView = k;
+      this.vView = v;
+    }
+  }
+
   // Allocates buffers of at least `needed` positions (doubling the old capacity) and copies what is cached.
   private grow(B: number, Hkv: number, D: number, needed: number): void {
     let cap = Math.max(this.capacity * 2, this.initialCapacity, 16);
@@ -185,6 +225,11 @@ export class KVCache {
     const layer = this.layers[i];
     if (!layer) throw new ModelError('MODEL_BAD_INPUT', `KV cache has ${this.layers.length} layers, asked for layer ${i}`, { hint: 'create the cache with new KVCache(model.spec.nLayer)' });
     return layer;
+  }
+
+  /** Adds the rows of `other` after this cache's rows in every layer, right-aligned at column `leftPad` (see {@link LayerKVCache.joinRows}). */
+  joinRows(other: KVCache, leftPad: number): void {
+    this.layers.forEach((layer, i) => layer.joinRows(other.layer(i), leftPad));
   }
 
   /** Keeps only the batch rows `rows` (in that order) in every layer, e.g. to drop finished sequences. */
