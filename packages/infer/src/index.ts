@@ -11,7 +11,7 @@ export {
 } from './generate.js';
 export {
   generateBatch, generateBatchText, generateBatchTokens,
-  type BatchCausalLM, type BatchChunk, type BatchTokenStep, type BatchTokenOptions, type BatchOptions,
+  type BatchCausalLM, type BatchChunk, type BatchTokenStep, type BatchTokenOptions, type BatchOptions, type BatchJoiner,
 } from './generate-batch.js';
 export { TextStream, type TokenStep } from './text-stream.js';
 
