@@ -1,12 +1,20 @@
-// 3D parallelism: pipeline × tensor (4 ranks) and data × pipeline × tensor (8 ranks) against one worker on the whole batch — gradients, the global norm, and parameters after AdamW steps.
+// 3D parallelism: pipeline × tensor (4 ranks) and data × pipeline × tensor (8 ranks) against one worker on the whole batch — gradients, the global norm, and parameters after AdamW steps; tcp processes against threads.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bundleForTest } from '../../test/bundle.js';
+import { writeShard } from '../../test/helpers.js';
+import { freePort, spawnRanks } from '../../test/spawn-ranks.js';
+import { openTokenDataset } from '../data/token-dataset.js';
+import { causalLm } from '../objectives/causal-lm.js';
 import { maxAbsDiff, randomBatch, sliceBatch, smallGpt, smallLlama } from '../../test/parallel-fixtures.js';
 import { fromLmkitModel } from '../lmkit-model.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip-grad-norm.js';
 import { runInProcess } from './comm/threads.js';
 import { parseParallelSpec } from './parallel-spec.js';
-import { createStrategy } from './parallel-training.js';
+import { createStrategy, runParallelTraining } from './parallel-training.js';
 import type { PipelineStrategy } from './pipeline.js';
 
 const B = 8;
@@ -63,4 +71,27 @@ describe('3D parallelism (pipeline stages that are themselves tensor-parallel)',
       console.log(`${text} (${kind}): gradient norm ${out[0].norm.toFixed(6)} vs ${ref.norm.toFixed(6)}; max |Δparam| vs one worker after ${STEPS} steps = ${maxAbsDiff(out[0].params, ref.params).toExponential(2)}`);
     });
   }
+});
+
+describe('3D parallelism over tcp', () => {
+  it('pp=2 × tp=2: 4 tcp processes on loopback give the losses of the threads backend (runParallelTraining end to end)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lmkit-3d-'));
+    await writeShard(join(dir, 'train_000000.bin'), Array.from({ length: 5000 }, (_, i) => (i * 7 + (i >> 3)) % 64));
+    await writeShard(join(dir, 'val_000000.bin'), Array.from({ length: 200 }, (_, i) => i % 64));
+    const script = await bundleForTest(new URL('../../test/fixtures/train-worker.ts', import.meta.url), join(dir, 'worker.mjs'));
+    const specText = 'pp=2,tp=2,mb=2';
+    const dataset = await openTokenDataset(dir);
+    const threads = await runInProcess(4, async (comm, r) => {
+      const losses: number[] = [];
+      await runParallelTraining({ comm, spec: parseParallelSpec(specText), model: smallGpt(7 + r), dataset, objective: causalLm(), steps: 3, batchSize: 4, seqLen: 16, schedule: { maxLr: 1e-3 }, onStep: (s) => losses.push(s.loss) });
+      return losses;
+    });
+    const runs = await spawnRanks(script, 4, { args: [dir, specText], masterPort: await freePort() });
+    runs.forEach((run, r) => {
+      expect(run.code, run.stderr).toBe(0);
+      const out = JSON.parse(run.stdout.trim()) as { losses: number[] };
+      expect(out.losses).toEqual(threads[r]);
+      expect(out.losses.every(Number.isFinite)).toBe(true);
+    });
+  });
 });
