@@ -157,9 +157,9 @@ describe('KV cache', () => {
     expect(() => cache.joinRows(other, 0)).toThrow(/do not end at this cache's length 6/);
   });
 
-  it('rejects a step whose batch differs from the cached one', () => {
+  for (const inPlace of [true, false]) it(`rejects a step whose batch differs from the cached one (${inPlace ? 'in place' : 'concatenating'})`, () => {
     const model = new DecoderLM(configs['gpt2 (learned positions)'], { seed: 4 }).eval();
-    const cache = new KVCache(model.spec.nLayer);
+    const cache = new KVCache(model.spec.nLayer, { inPlace });
     model.forward(ids([[1, 2]]), { cache });
     expect(() => model.forward(ids([[1], [2]]), { cache })).toThrow(/KV cache holds \(B, Hkv, ·, D\) = \(1, 4, ·, 4\)/);
   });

@@ -65,8 +65,8 @@ export class LayerKVCache {
   /** Writes new keys/values (B, Hkv, T, D) after the cached ones and returns views of all (B, Hkv, S + T, D). */
   append(k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
     const [B, Hkv, T, D] = k.shape as [number, number, number, number];
-    if (this.kBuf) {
-      const [b0, h0, , d0] = this.kBuf.shape;
+    if (this.kView) {
+      const [b0, h0, , d0] = this.kView.shape;
       if (b0 !== B || h0 !== Hkv || d0 !== D) {
         throw new ModelError('MODEL_BAD_INPUT', `KV cache holds (B, Hkv, ·, D) = (${b0}, ${h0}, ·, ${d0}) but this step brings ${JSON.stringify([...k.shape])}`, {
           hint: 'use one cache per batch of sequences (clear() it to start a new batch)',
