@@ -122,6 +122,17 @@ function f32Bytes(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 }
 
+/**
+ * llama.cpp's name (`tokenizer.ggml.pre`) for the split regex it runs in place of `pattern`: 'gpt-2' for
+ * GPT-2/r50k/p50k, 'llama-bpe' for cl100k (and minbpe's GPT-4 pattern), 'gpt-4o' for o200k. NOTE: llama.cpp
+ * has no way to take an arbitrary regex; other patterns get the closest of these three.
+ */
+function preTokenizerName(pattern: string): string {
+  if (pattern.includes('[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]')) return 'gpt-4o';
+  if (pattern.includes('\\p{N}{1,3}')) return 'llama-bpe';
+  return 'gpt-2';
+}
+
 function tokenizerMetadata(tokenizer: Tokenizer, vocabRows: number): Map<string, GgufValue> {
   const hf = toHfTokenizerJson(tokenizer) as { model: { vocab: Record<string, number>; merges: [string, string][] }; added_tokens: { id: number; content: string }[] };
   const tokens: string[] = Array.from({ length: vocabRows }, (_, id) => `<|reserved_${id}|>`);
@@ -131,8 +142,7 @@ function tokenizerMetadata(tokenizer: Tokenizer, vocabRows: number): Map<string,
   const eot = tokenizer.specialTokens.get('<|endoftext|>');
   const meta = new Map<string, GgufValue>([
     ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    // NOTE: llama.cpp names pre-tokenizer regexes: 'gpt-2' is GPT-2's, 'llama-bpe' the cl100k/GPT-4 one.
-    ['tokenizer.ggml.pre', { type: 'string', value: tokenizer.pattern.includes('\\p{N}{1,3}') ? 'llama-bpe' : 'gpt-2' }],
+    ['tokenizer.ggml.pre', { type: 'string', value: preTokenizerName(tokenizer.pattern) }],
     ['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', value: tokens }],
     ['tokenizer.ggml.token_type', { type: 'array', itemType: 'i32', value: types }],
     ['tokenizer.ggml.merges', { type: 'array', itemType: 'string', value: hf.model.merges.map(([a, b]) => `${a} ${b}`) }],
