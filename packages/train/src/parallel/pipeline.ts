@@ -108,6 +108,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
 
   return {
     name: tp ? `pp-${kind}×tp` : `pp-${kind}`,
+    precision: options.precision ?? 'fp32',
     blocks: [first, end],
     lastTimeline: () => timeline,
     peakActivations: () => peak,

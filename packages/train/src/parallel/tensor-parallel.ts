@@ -68,6 +68,7 @@ export async function tensorParallel(comm: Communicator, model: DecoderLM, optio
 
   return {
     name: 'tp',
+    precision: options.precision ?? 'fp32',
     lossAndBackward,
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
       model.train();
