@@ -42,7 +42,7 @@ describe('lmkit quantize --calibrate (GPTQ)', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const report = lines.at(-1);
-    expect(report).toMatchObject({ method: 'gptq', format: 'q4_0', tokens: 150, calibration: { sequences: 6, seq_len: 48, scale_search: false, layers: 4 * 4 } });
+    expect(report).toMatchObject({ method: 'gptq', format: 'q4_0', tokens: 150, calibration: { sequences: 6, seq_len: 48, scale_search: false, layers: 4 * 4 + 1 } }); // 16 linears + the tied head
     expect(report.calibration.shards).toEqual([join(dataDir, 'train_000000.bin')]);
     for (const key of ['perplexity_f32', 'perplexity_rtn', 'perplexity_gptq']) expect(report[key], key).toBeGreaterThan(1);
     expect(report.perplexity_quantized).toBe(report.perplexity_gptq);

@@ -117,7 +117,7 @@ describe('gptqQuantize', () => {
   it('a LLaMA shape (RoPE rows permuted in GGUF, tied head) keeps its codes through the file', async () => {
     const model = new DecoderLM({ model_type: 'llama', vocab_size: 256, max_position_embeddings: 64, hidden_size: 64, intermediate_size: 96, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, tie_word_embeddings: true } as ModelConfig, { seed: 5 });
     const result = gptqQuantize(model, train.subarray(0, 1000), { format: 'q4_0', samples: 4, seqLen: 32, progress: 'silent' });
-    expect(result.layers.find((l) => l.name === 'head')?.method).toBe('rtn'); // the tied head is the embedding
+    expect(result.layers.at(-1)).toMatchObject({ name: 'head', method: 'gptq', rows: 256, cols: 64 }); // the tied matrix, last, on final-norm outputs
     const path = join(mkdtempSync(join(tmpdir(), 'lmkit-gptq-')), 'model.gguf');
     await saveGgufModel(model, path, 'q4_0');
     const loaded = await loadGgufModel(path);
@@ -125,6 +125,13 @@ describe('gptqQuantize', () => {
       expect(Array.from(loaded.quantized.get(name)!.qs), name).toEqual(Array.from(q.qs));
       expect(Array.from(loaded.quantized.get(name)!.scales), name).toEqual(Array.from(q.scales));
     }
+  });
+  it("tiedHead: 'rtn' keeps a tied embedding/head round-to-nearest", () => {
+    const model = new DecoderLM({ ...config, tie_word_embeddings: true } as ModelConfig, { seed: 1 });
+    const before = Float32Array.from(model.embed.weight.data() as Float32Array);
+    const result = gptqQuantize(model, train.subarray(0, 500), { format: 'q4_0', samples: 2, seqLen: 16, tiedHead: 'rtn', progress: 'silent' });
+    expect(result.layers[0]).toMatchObject({ name: 'head', method: 'rtn' });
+    expect(Array.from(result.quantized.get('head')!.qs)).toEqual(Array.from(quantize(before, 256, 64, 'q4_0').qs));
   });
   it('rejects calibration tokens outside the vocabulary, naming the position', () => {
     const model = new DecoderLM(config, { seed: 1 });
