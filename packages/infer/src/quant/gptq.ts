@@ -133,6 +133,7 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
   if (format !== 'q8_0' && format !== 'q4_0') throw new InferError('INFER_BAD_CONFIG', `gptq: format must be q8_0 or q4_0, got "${String(format)}"`);
   if (!(Number.isInteger(samples) && samples >= 1)) throw new InferError('INFER_BAD_CONFIG', `gptq: samples must be a positive integer, got ${samples}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new InferError('INFER_BAD_CONFIG', `gptq: batchSize must be a positive integer, got ${batchSize}`);
+  if (options.seqLen !== undefined && !(Number.isInteger(options.seqLen) && options.seqLen >= 1)) throw new InferError('INFER_BAD_CONFIG', `gptq: seqLen must be a positive integer, got ${options.seqLen}`);
   if (seqLen < 1) throw new InferError('INFER_EMPTY_DATA', 'gptq: no calibration tokens', { hint: 'give a shard with training-like text' });
   if (seqLen > spec.maxPositions) throw new InferError('INFER_BAD_CONFIG', `gptq: seqLen ${seqLen} exceeds the context ${spec.maxPositions}`);
   const windows = calibrationWindows(calibrationIds, samples, seqLen, spec.realVocabSize, options.seed ?? 0);
