@@ -52,7 +52,9 @@ export interface PipelineStrategy extends ParallelStrategy {
  * rank p−1 the final norm, head and loss. Each step's batch is cut into m micro-batches run by
  * the GPipe or 1F1B schedule (see {@link pipelineSchedule}); forward activations (B/m, T, C)
  * go to rank s+1 and their gradients come back. A tied embedding lives on the first and last
- * ranks, whose gradients are summed between them (as Megatron does). Gradients equal the
+ * ranks, whose gradients are summed between them (as Megatron does; the first stage then updates
+ * it and sends it to the last). The update is the shared optimizer step (bf16/fp16 with fp32
+ * masters; `exportState`/`importState` for checkpoints). Gradients equal the
  * sequential model's over the whole batch. With `tensorParallel` (3D), every stage is itself
  * split over its tensor-parallel group ({@link megatronStage}) and `comm` links the matching
  * tensor-parallel ranks of adjacent stages.
