@@ -43,15 +43,18 @@ const TOLERANCE: Record<GgufWeightFormat, number> = {
   f32: 1e-3,
   // f16: llama.cpp also rounds activations to f16 before an f16 matmul.
   f16: 2e-3,
-  // q8_0/q4_0: llama.cpp quantizes activations to q8_0 blocks for its integer dot products; lmkit keeps them f32.
-  q8_0: 5e-2,
-  q4_0: 5e-2,
+  // q8_0/q4_0: llama.cpp and lmkit's wasm kernel both round activations to q8_0 blocks for integer dot
+  // products; summation order flips an occasional code, and this random model's peaky attention amplifies
+  // such flips (llama at position 0, where attention is trivial, agrees to 5e-4).
+  q8_0: 8e-2,
+  q4_0: 8e-2,
 };
 
 const ARCHS = {
-  gpt2: { config: { ...getPreset('tiny'), vocab_size: 400, pad_vocab_multiple: 64, n_positions: 64, n_embd: 64, n_layer: 2 }, pattern: GPT2_SPLIT_PATTERN, pre: 'gpt-2' },
+  // Non-default epsilon and RoPE base: llama.cpp must take them from the file to match.
+  gpt2: { config: { ...getPreset('tiny'), vocab_size: 400, pad_vocab_multiple: 64, n_positions: 64, n_embd: 64, n_layer: 2, layer_norm_epsilon: 0.05 }, pattern: GPT2_SPLIT_PATTERN, pre: 'gpt-2' },
   llama: {
-    config: { ...getPreset('llama-like'), vocab_size: 400, pad_vocab_multiple: 64, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64 },
+    config: { ...getPreset('llama-like'), vocab_size: 400, pad_vocab_multiple: 64, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 0.05, rope_theta: 1000 },
     pattern: GPT4_SPLIT_PATTERN,
     pre: 'llama-bpe',
   },
@@ -117,7 +120,7 @@ function argmax(a: ArrayLike<number>): number {
 
 /** Runs llama.cpp on the prompt, then greedily for `steps` tokens; returns every position's logits over the real vocabulary. */
 async function llamaCppGreedy(lm: LlamaModel, prompt: number[], steps: number, vocab: number): Promise<{ ids: number[]; logits: Float32Array[] }> {
-  // F32 KV cache and no flash attention: the default f16 cache alone moves logits by ~1e-3.
+  // F32 KV cache and no flash attention: the default f16 cache alone moves f32 files' logits by ~1.4e-3 of their range.
   const context = await lm.createContext({ contextSize: 64, batchSize: 64, threads: 1, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
   try {
     const sequence = context.getSequence();
@@ -189,10 +192,13 @@ for (const [arch, { config, pattern, pre }] of Object.entries(ARCHS)) {
           let scale = 0;
           let formatShift = 0;
           let greedyAgree = 0;
+          // lmkit feeds one token at a time through its KV cache, as in generation.
+          const cache = runner.newCache(64);
+          const exactCache = f32Runner.newCache(64);
           for (let k = 0; k < theirs.logits.length; k++) {
             const prefix = Int32Array.from(theirs.ids.slice(0, k + 1));
-            const ours = runner.nextLogits(prefix, null);
-            const exact = f32Runner.nextLogits(prefix, null);
+            const ours = runner.nextLogits(prefix.subarray(k), cache);
+            const exact = f32Runner.nextLogits(prefix.subarray(k), exactCache);
             const row = theirs.logits[k]!;
             for (let v = 0; v < 400; v++) {
               worst = Math.max(worst, Math.abs(ours[v] - row[v]));
