@@ -23,6 +23,7 @@ interface QuantizeFlags {
   calibSeqLen?: number;
   damp?: number;
   scaleSearch?: boolean;
+  actOrder?: boolean;
 }
 
 /** The calibration shards: `train_*.bin` in DIR if any, else every `*.bin`. */
@@ -69,6 +70,7 @@ export function registerQuantizeCommand(program: Command): void {
     .option('--calib-seq-len <n>', 'tokens per calibration sequence (default min(256, context))', parsePositiveInt('--calib-seq-len'))
     .option('--damp <x>', 'GPTQ dampening, a fraction of the mean Hessian diagonal (default 0.01)', parseNumber('--damp'))
     .option('--scale-search', 'GPTQ picks each block scale from a grid by activation-weighted error (imatrix-style)')
+    .option('--act-order', 'GPTQ quantizes columns by decreasing activation energy, with static block scales')
     .action(
       action(async (flags: QuantizeFlags, command: Command) => {
         const global = command.optsWithGlobals() as GlobalOptions;
@@ -76,7 +78,7 @@ export function registerQuantizeCommand(program: Command): void {
         if (flags.format !== 'q8_0' && flags.format !== 'q4_0') throw new UsageError(`--format must be q8_0 or q4_0, got "${flags.format}"`);
         const format: QuantFormat = flags.format;
         if (!flags.calibrate) {
-          for (const [flag, value] of [['--calib-samples', flags.calibSamples], ['--calib-seq-len', flags.calibSeqLen], ['--damp', flags.damp], ['--scale-search', flags.scaleSearch]] as const) {
+          for (const [flag, value] of [['--calib-samples', flags.calibSamples], ['--calib-seq-len', flags.calibSeqLen], ['--damp', flags.damp], ['--scale-search', flags.scaleSearch], ['--act-order', flags.actOrder]] as const) {
             if (value !== undefined) throw new UsageError(`${flag} needs --calibrate DIR`, 'give the training shards to calibrate GPTQ on');
           }
         }
@@ -105,11 +107,11 @@ export function registerQuantizeCommand(program: Command): void {
           if (ids.length < 2) throw new UsageError(`--calibrate ${flags.calibrate}: the shards hold ${ids.length} tokens`, 'calibrate on a few thousand tokens or more');
           const start = performance.now();
           const gptq = gptqQuantize(f32.runner.model, ids, {
-            format, samples, seqLen, scaleSearch: flags.scaleSearch ?? false, progress: json ? 'json' : 'auto',
+            format, samples, seqLen, scaleSearch: flags.scaleSearch ?? false, actOrder: flags.actOrder ?? false, progress: json ? 'json' : 'auto',
             ...(flags.damp === undefined ? {} : { damp: flags.damp }),
           });
           const seconds = (performance.now() - start) / 1000;
-          result.calibration = { shards: calibShards, sequences: gptq.sequences, seq_len: gptq.seqLen, scale_search: flags.scaleSearch ?? false, seconds: +seconds.toFixed(2), layers: gptq.layers.filter((l) => l.method === 'gptq').length };
+          result.calibration = { shards: calibShards, sequences: gptq.sequences, seq_len: gptq.seqLen, scale_search: flags.scaleSearch ?? false, act_order: flags.actOrder ?? false, seconds: +seconds.toFixed(2), layers: gptq.layers.filter((l) => l.method === 'gptq').length };
           text += `GPTQ on ${gptq.sequences} × ${gptq.seqLen} calibration tokens: ${gptq.layers.length} matrices in ${seconds.toFixed(1)} s\n`;
         }
 

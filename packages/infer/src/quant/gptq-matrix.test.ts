@@ -106,12 +106,13 @@ describe('inverseHessianFactor', () => {
 
 describe('gptqQuantizeMatrix', () => {
   for (const format of ['q8_0', 'q4_0'] as QuantFormat[]) {
-    it(`${format}: with H = I it is exactly round-to-nearest (codes and scales)`, () => {
-      for (const cols of [96, 80]) {
-        const w = weights(9, cols, 3);
-        const g = gptqQuantizeMatrix(w, 9, cols, identity(cols), { format });
-        expectSameMatrix(g.q, quantize(w, 9, cols, format));
-      }
+    it(`${format}: with H = I it is exactly round-to-nearest (codes and scales), with or without act-order`, () => {
+      for (const cols of [96, 80])
+        for (const actOrder of [false, true]) {
+          const w = weights(9, cols, 3);
+          const g = gptqQuantizeMatrix(w, 9, cols, identity(cols), { format, actOrder });
+          expectSameMatrix(g.q, quantize(w, 9, cols, format));
+        }
     });
 
     it(`${format}: lowers ‖WX − ŴX‖² below round-to-nearest on correlated inputs`, () => {
@@ -120,19 +121,22 @@ describe('gptqQuantizeMatrix', () => {
       const n = 512;
       const x = correlatedInputs(n, cols, 11);
       const w = weights(rows, cols, 13);
-      const g = gptqQuantizeMatrix(w, rows, cols, hessianOf(x, n, cols), { format, blockSize: 64 });
+      const h = hessianOf(x, n, cols);
+      const g = gptqQuantizeMatrix(w, rows, cols, h, { format, blockSize: 64 });
       const rtn = dequantize(quantize(w, rows, cols, format));
       const eGptq = outputError(w, g.dequantized, x, rows, cols, n);
       const eRtn = outputError(w, rtn, x, rows, cols, n);
       expect(eGptq).toBeLessThan(0.5 * eRtn); // measured ≈ 0.06 for both formats
+      const act = gptqQuantizeMatrix(w, rows, cols, h, { format, blockSize: 64, actOrder: true });
+      expect(outputError(w, act.dequantized, x, rows, cols, n)).toBeLessThan(0.5 * eRtn);
     });
 
-    for (const scaleSearch of [false, true]) it(`${format}${scaleSearch ? ' with scale search' : ''}: codes are in range, scales are f16 values, and quantize(dequantized) gives the same blocks`, () => {
+    for (const variant of [{}, { scaleSearch: true }, { actOrder: true }]) it(`${format} ${JSON.stringify(variant)}: codes are in range, scales are f16 values, and quantize(dequantized) gives the same blocks`, () => {
       const rows = 16;
       const cols = 160;
       const x = correlatedInputs(256, cols, 17);
       const w = weights(rows, cols, 19);
-      const g = gptqQuantizeMatrix(w, rows, cols, hessianOf(x, 256, cols), { format, scaleSearch });
+      const g = gptqQuantizeMatrix(w, rows, cols, hessianOf(x, 256, cols), { format, ...variant });
       for (const s of g.q.scales) expect(roundF16(s)).toBe(s);
       if (format === 'q8_0') for (const c of g.q.qs as Int8Array) expect(Math.abs(c)).toBeLessThanOrEqual(127);
       expect(Array.from(dequantize(g.q))).toEqual(Array.from(g.dequantized));

@@ -18,6 +18,12 @@ export interface GptqMatrixOptions {
    * of ggml's scale alone. Default false.
    */
   scaleSearch?: boolean;
+  /**
+   * Quantize columns in order of decreasing H_jj (GPTQ's act-order / desc_act) with static block scales:
+   * every block's scale is fixed from the original weights first (as AutoGPTQ's static_groups), since a
+   * ggml block must keep one scale for 32 adjacent columns. Default false.
+   */
+  actOrder?: boolean;
 }
 
 /** Shrink factors tried by the scale search (≤ 1, so the largest weight keeps the extreme code). */
@@ -105,6 +111,8 @@ function nearestCode(x: number, id: number, format: QuantFormat): number {
  * and a batch's errors onto the columns after it in one lazy update (blockSize columns, as in the paper).
  * With H ∝ I no error moves and the result is plain round-to-nearest. With `scaleSearch` the scale is
  * the best of a small grid under Σ H_jj·(w_j − q_j)² (still with the extreme code, so the file keeps it).
+ * With `actOrder` every block's scale is fixed from the original weights first and the columns are then
+ * swept by decreasing H_jj (U comes from H permuted the same way).
  */
 export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: number, hessian: Float64Array, options: GptqMatrixOptions): GptqMatrixResult {
   const { format } = options;
@@ -113,18 +121,38 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
   if (!(Number.isInteger(batch) && batch > 0 && batch % QK === 0)) {
     throw new InferError('INFER_BAD_CONFIG', `gptq: blockSize must be a positive multiple of ${QK}, got ${batch}`, { hint: 'the paper uses 128' });
   }
-  const factor = inverseHessianFactor(hessian, cols, options.damp ?? 0.01);
-  const u = factor.u;
+  const w = Float64Array.from(weight);
+  for (let c = 0; c < cols; c++) if (hessian[c * cols + c] === 0) for (let r = 0; r < rows; r++) w[r * cols + c] = 0; // dead inputs
   let importance: Float64Array | null = null;
   if (options.scaleSearch) {
     importance = new Float64Array(cols);
     for (let i = 0; i < cols; i++) importance[i] = hessian[i * cols + i];
   }
-  const w = Float64Array.from(weight);
-  for (const i of factor.dead) for (let r = 0; r < rows; r++) w[r * cols + i] = 0;
-
   const bpr = Math.ceil(cols / QK);
   const scales = new Float32Array(rows * bpr);
+  const pins = new Int32Array(rows * bpr).fill(-1);
+  const pinCodes = new Int8Array(rows * bpr);
+  const setScale = (bi: number, s: BlockScale): void => {
+    scales[bi] = s.d;
+    pins[bi] = s.pin;
+    pinCodes[bi] = s.pinCode;
+  };
+
+  // The sweep runs over positions p; column order[p] of the weight is quantized at position p.
+  const order = Int32Array.from({ length: cols }, (_, i) => i);
+  let wp = w;
+  let hp = hessian;
+  if (options.actOrder) {
+    for (let r = 0; r < rows; r++) for (let b = 0; b < bpr; b++) setScale(r * bpr + b, blockScale(w, b * QK, Math.min(b * QK + QK, cols), r * cols, format, importance));
+    order.sort((a, b) => hessian[b * cols + b] - hessian[a * cols + a] || a - b);
+    wp = new Float64Array(rows * cols);
+    for (let r = 0; r < rows; r++) for (let p = 0; p < cols; p++) wp[r * cols + p] = w[r * cols + order[p]];
+    hp = new Float64Array(cols * cols);
+    for (let p = 0; p < cols; p++) for (let q = 0; q < cols; q++) hp[p * cols + q] = hessian[order[p] * cols + order[q]];
+  }
+  const factor = inverseHessianFactor(hp, cols, options.damp ?? 0.01);
+  const u = factor.u;
+
   const qs = format === 'q8_0' ? new Int8Array(rows * bpr * QK) : new Uint8Array(rows * bpr * (QK / 2)).fill(0x88); // q4_0 padding = code 0 (value 0)
   const dequantized = new Float32Array(rows * cols);
   const err = new Float64Array(rows * batch);
@@ -134,34 +162,30 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
     const i2 = Math.min(i1 + batch, cols);
     for (let r = 0; r < rows; r++) {
       const ro = r * cols;
-      let scale: BlockScale = { d: 0, pin: -1, pinCode: 0 };
-      let id = 0;
-      for (let i = i1; i < i2; i++) {
-        const b = (i / QK) | 0;
-        if (i % QK === 0) {
-          scale = blockScale(w, i, Math.min(i + QK, cols), ro, format, importance);
-          id = scale.d === 0 ? 0 : 1 / scale.d;
-          scales[r * bpr + b] = scale.d;
-        }
-        const x = w[ro + i];
-        const code = (i === scale.pin ? scale.pinCode : nearestCode(x, id, format)) | 0; // | 0: no −0 codes
-        const value = code * scale.d;
-        const j = i % QK;
+      for (let p = i1; p < i2; p++) {
+        const c = order[p];
+        const b = (c / QK) | 0;
+        const j = c % QK;
         const bi = r * bpr + b;
+        // In column order the block's scale comes from its current, error-updated weights (wp = w here).
+        if (!options.actOrder && j === 0) setScale(bi, blockScale(wp, c, Math.min(c + QK, cols), ro, format, importance));
+        const d = scales[bi];
+        const x = wp[ro + p];
+        const code = (c === pins[bi] ? pinCodes[bi] : nearestCode(x, d === 0 ? 0 : 1 / d, format)) | 0; // | 0: no −0 codes
+        const value = code * d;
         if (format === 'q8_0') (qs as Int8Array)[bi * QK + j] = code;
         else {
           const at = bi * (QK / 2) + (j % (QK / 2));
           const nibble = code + 8;
           qs[at] = j < QK / 2 ? (qs[at] & 0xf0) | nibble : (qs[at] & 0x0f) | (nibble << 4);
         }
-        dequantized[ro + i] = value;
-        const uii = u[i * cols + i];
-        const e = (x - value) / uii;
+        dequantized[ro + c] = value;
+        const e = (x - value) / u[p * cols + p];
         loss += (e * e) / 2;
-        err[r * batch + (i - i1)] = e;
+        err[r * batch + (p - i1)] = e;
         if (e === 0) continue;
-        const ui = i * cols;
-        for (let k = i + 1; k < i2; k++) w[ro + k] -= e * u[ui + k];
+        const up = p * cols;
+        for (let k = p + 1; k < i2; k++) wp[ro + k] -= e * u[up + k];
       }
     }
     if (i2 === cols) continue;
@@ -172,7 +196,7 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
         const e = err[r * batch + k];
         if (e === 0) continue;
         const uk = (i1 + k) * cols;
-        for (let c = i2; c < cols; c++) w[ro + c] -= e * u[uk + c];
+        for (let c = i2; c < cols; c++) wp[ro + c] -= e * u[uk + c];
       }
     }
   }

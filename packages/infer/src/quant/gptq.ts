@@ -20,6 +20,8 @@ export interface GptqOptions {
   blockSize?: number;
   /** Pick each block's scale from a grid by the activation-weighted error (imatrix-style). Default false. */
   scaleSearch?: boolean;
+  /** Quantize columns by decreasing H_jj with static block scales (GPTQ's act-order). Default false. */
+  actOrder?: boolean;
   /**
    * A head tied to the embedding: 'gptq' quantizes the shared matrix last, with the head's Hessian
    * (final-norm outputs), so the embedding lookups use those values too; 'rtn' keeps it
@@ -169,7 +171,7 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
       values = dequantize(q);
       report = { name, rows, cols, method: 'rtn', tokens: 0, loss: 0, damp: 0, deadInputs: 0 };
     } else {
-      const g = gptqQuantizeMatrix(w, rows, cols, h.hessian(), { format, scaleSearch: options.scaleSearch ?? false, ...(options.damp === undefined ? {} : { damp: options.damp }), ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }) });
+      const g = gptqQuantizeMatrix(w, rows, cols, h.hessian(), { format, scaleSearch: options.scaleSearch ?? false, actOrder: options.actOrder ?? false, ...(options.damp === undefined ? {} : { damp: options.damp }), ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }) });
       q = g.q;
       values = g.dequantized;
       report = { name, rows, cols, method: 'gptq', tokens: h.tokens, loss: g.loss, damp: g.damp, deadInputs: g.deadInputs };
