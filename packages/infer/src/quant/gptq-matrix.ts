@@ -38,7 +38,7 @@ export interface GptqMatrixResult {
    * plain {@link quantize} of these values gives back exactly `q` (how GGUF export keeps the GPTQ codes).
    */
   dequantized: Float32Array;
-  /** The paper's loss: Σ (w − q)² / (2·[H⁻¹]_ii) over all weights, the predicted rise of ½·tr(ΔW·H·ΔWᵀ). */
+  /** The paper's loss: Σ (w − q)² / (2·U_ii²) over all weights (U_ii² = [H⁻¹]_ii over the columns not yet quantized), the predicted rise of ½·tr(ΔW·H·ΔWᵀ). */
   loss: number;
   /** Dampening used (larger than asked when H needed it). */
   damp: number;

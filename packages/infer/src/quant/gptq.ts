@@ -46,7 +46,7 @@ export interface GptqLayerReport {
   method: 'gptq' | 'rtn';
   /** Calibration tokens that reached the layer. */
   tokens: number;
-  /** The paper's loss Σ (w − q)² / (2·[H⁻¹]_ii) (0 for 'rtn'). */
+  /** The paper's loss Σ (w − q)² / (2·U_ii²), with H⁻¹ = UᵀU (0 for 'rtn'). */
   loss: number;
   /** Dampening used. */
   damp: number;
