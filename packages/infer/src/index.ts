@@ -43,5 +43,5 @@ export { plainChatTemplate, type ChatMessage } from './server/chat-template.js';
 // Models from @lmkit/model
 export { fromDecoderLM, type ModelRunner, type RunnerOptions } from './model-adapter.js';
 export { openModelDir, openModelTokenizer, textTokenizer, endOfTextId, type OpenedModel, type TokenizerChoice } from './load.js';
-export { saveGgufModel, loadGgufModel, type LoadedGgufModel } from './quant/gguf-model.js';
+export { saveGgufModel, loadGgufModel, type LoadedGgufModel, type GgufWeightFormat } from './quant/gguf-model.js';
 export { parseGguf, readGguf, serializeGguf, writeGguf, GGML_TYPE, GGUF_TYPE, type GgufFile, type GgufTensor, type GgufValue } from './quant/gguf.js';
