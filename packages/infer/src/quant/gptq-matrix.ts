@@ -44,6 +44,10 @@ export interface GptqMatrixResult {
   damp: number;
   /** Inputs that were always zero on the calibration data (their weights are set to 0, as in the paper). */
   deadInputs: number;
+  /** Milliseconds spent factoring H (dampening, Cholesky, triangular inverse). */
+  factorMs: number;
+  /** Milliseconds spent in the column sweep with its lazy batch updates. */
+  sweepMs: number;
 }
 
 /** A block's scale (ggml's, or the best of the grid), and the element that takes the extreme code. */
@@ -150,8 +154,10 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
     hp = new Float64Array(cols * cols);
     for (let p = 0; p < cols; p++) for (let q = 0; q < cols; q++) hp[p * cols + q] = hessian[order[p] * cols + order[q]];
   }
+  const t0 = performance.now();
   const factor = inverseHessianFactor(hp, cols, options.damp ?? 0.01);
   const u = factor.u;
+  const t1 = performance.now();
 
   const qs = format === 'q8_0' ? new Int8Array(rows * bpr * QK) : new Uint8Array(rows * bpr * (QK / 2)).fill(0x88); // q4_0 padding = code 0 (value 0)
   const dequantized = new Float32Array(rows * cols);
@@ -200,5 +206,6 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
       }
     }
   }
-  return { q: { format, rows, cols, blocksPerRow: bpr, scales, qs }, dequantized, loss, damp: factor.damp, deadInputs: factor.dead.length };
+  const sweepMs = performance.now() - t1;
+  return { q: { format, rows, cols, blocksPerRow: bpr, scales, qs }, dequantized, loss, damp: factor.damp, deadInputs: factor.dead.length, factorMs: t1 - t0, sweepMs };
 }

@@ -64,6 +64,8 @@ export interface GptqResult {
   /** Calibration sequences × tokens per sequence. */
   sequences: number;
   seqLen: number;
+  /** Where the time went, in milliseconds (forward excludes the Hessian sums taken during it). */
+  timings: { forwardMs: number; hessianMs: number; factorMs: number; sweepMs: number; totalMs: number };
 }
 
 function linearsOf(module: Module, prefix: string, out: Array<[string, Linear]> = []): Array<[string, Linear]> {
@@ -82,15 +84,19 @@ interface Chunk {
 class HessianSum {
   readonly sum: Float64Array;
   tokens = 0;
+  /** Milliseconds spent in {@link add}. */
+  ms = 0;
   constructor(readonly n: number) {
     this.sum = new Float64Array(n * n);
   }
   add(x: Tensor): void {
+    const t0 = performance.now();
     const rows = x.size / this.n;
     const x2 = reshape(x, [rows, this.n]);
     const g = matmul(x2, x2, { transA: true }).data() as Float32Array; // (n, n) = XᵀX
     for (let i = 0; i < g.length; i++) this.sum[i] += g[i];
     this.tokens += rows;
+    this.ms += performance.now() - t0;
   }
   /** H = 2·Σxxᵀ / tokens. */
   hessian(): Float64Array {
@@ -138,6 +144,8 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
   if (options.seqLen !== undefined && !(Number.isInteger(options.seqLen) && options.seqLen >= 1)) throw new InferError('INFER_BAD_CONFIG', `gptq: seqLen must be a positive integer, got ${options.seqLen}`);
   if (seqLen < 1) throw new InferError('INFER_EMPTY_DATA', 'gptq: no calibration tokens', { hint: 'give a shard with training-like text' });
   if (seqLen > spec.maxPositions) throw new InferError('INFER_BAD_CONFIG', `gptq: seqLen ${seqLen} exceeds the context ${spec.maxPositions}`);
+  const started = performance.now();
+  const timings = { forwardMs: 0, hessianMs: 0, factorMs: 0, sweepMs: 0, totalMs: 0 };
   const windows = calibrationWindows(calibrationIds, samples, seqLen, spec.realVocabSize, options.seed ?? 0);
   model.eval();
 
@@ -175,6 +183,8 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
       q = g.q;
       values = g.dequantized;
       report = { name, rows, cols, method: 'gptq', tokens: h.tokens, loss: g.loss, damp: g.damp, deadInputs: g.deadInputs };
+      timings.factorMs += g.factorMs;
+      timings.sweepMs += g.sweepMs;
     }
     model.setParameter(param, tensor(values, [rows, cols]));
     quantized.set(name, q);
@@ -182,27 +192,39 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
     progress.tick(1, { layer: name });
   };
 
+  /** Runs `pass` as forward time, less the Hessian sums taken inside it. */
+  const forward = <T>(pass: () => T, h?: HessianSum): T => {
+    const t0 = performance.now();
+    const before = h?.ms ?? 0;
+    const out = pass();
+    const hessianMs = (h?.ms ?? 0) - before;
+    timings.hessianMs += hessianMs;
+    timings.forwardMs += performance.now() - t0 - hessianMs;
+    return out;
+  };
+
   noGrad(() => {
-    let chunks = blockInputs(model, windows, batchSize);
+    let chunks = forward(() => blockInputs(model, windows, batchSize));
     blocks.forEach((block, l) => {
       for (const [name, linear] of work.filter(([n]) => n.startsWith(`blocks.${l}.`))) {
         const h = new HessianSum(linear.inFeatures);
-        withInputHook(linear, (x) => h.add(x), () => {
+        forward(() => withInputHook(linear, (x) => h.add(x), () => {
           for (const c of chunks) scope(() => void block.forward(tensor(c.data, c.shape), { positionOffset: 0 }));
-        });
+        }), h);
         quantizeWeight(name, `${name}.weight`, linear.weight.data() as Float32Array, linear.outFeatures, linear.inFeatures, h);
       }
-      chunks = chunks.map((c) => runBlock(block, c));
+      chunks = forward(() => chunks.map((c) => runBlock(block, c)));
     });
     if ((model.head || tiedGptq) && C % QK === 0) {
       const h = new HessianSum(C);
-      for (const c of chunks) scope(() => h.add(model.normF.forward(tensor(c.data, c.shape))));
+      forward(() => { for (const c of chunks) scope(() => h.add(model.normF.forward(tensor(c.data, c.shape)))); }, h);
       if (model.head) quantizeWeight('head', 'head.weight', model.head.weight.data() as Float32Array, model.head.outFeatures, C, h);
       else quantizeWeight('head', 'embed.weight', embedding, spec.vocabSize, C, h); // tied: the f32 embedding, GPTQ'd for the head
     }
   });
   progress.stop();
-  return { format, quantized, layers, sequences: windows.length, seqLen };
+  timings.totalMs = performance.now() - started;
+  return { format, quantized, layers, sequences: windows.length, seqLen, timings };
 }
 
 function runBlock(block: Block, c: Chunk): Chunk {
