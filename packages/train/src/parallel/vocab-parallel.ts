@@ -97,11 +97,16 @@ export async function vocabParallelCrossEntropy(comm: Communicator, logits: Floa
   await comm.allGather(localMax, allMax);
   const rowMax = new Float64Array(N).fill(-Infinity);
   for (let r = 0; r < comm.worldSize; r++) for (let i = 0; i < N; i++) rowMax[i] = Math.max(rowMax[i], allMax[r * N + i]);
-  // 2. One all-reduce: [Σ exp(z − max) per row | target logit per row (0 on ranks without it)].
+  // 2. One all-reduce: [Σ exp(z − max) per row | target logit per row (0 on ranks without it)]. The exps are kept in `grad`.
   const sums = new Float64Array(2 * N);
+  const grad = new Float32Array(logits.length);
   for (let i = 0; i < N; i++) {
     let s = 0;
-    for (let j = i * Vl; j < (i + 1) * Vl; j++) s += Math.exp(logits[j] - rowMax[i]);
+    for (let j = i * Vl; j < (i + 1) * Vl; j++) {
+      const e = Math.exp(logits[j] - rowMax[i]);
+      grad[j] = e;
+      s += e;
+    }
     sums[i] = s;
     const k = targets[i] - v0;
     if (targets[i] !== ignore && k >= 0 && k < Vl) sums[N + i] = logits[i * Vl + k];
@@ -109,12 +114,15 @@ export async function vocabParallelCrossEntropy(comm: Communicator, logits: Floa
   await comm.allReduce(sums, 'sum');
   // 3. loss = mean(log Σ exp + max − z_target); d/dz = (softmax − one-hot) / count.
   let total = 0;
-  const grad = new Float32Array(logits.length);
   const coef = scale / Math.max(count, 1);
   for (let i = 0; i < N; i++) {
-    if (targets[i] === ignore) continue;
+    if (targets[i] === ignore) {
+      grad.fill(0, i * Vl, (i + 1) * Vl);
+      continue;
+    }
     total += Math.log(sums[i]) + rowMax[i] - sums[N + i];
-    for (let j = 0; j < Vl; j++) grad[i * Vl + j] = (Math.exp(logits[i * Vl + j] - rowMax[i]) / sums[i]) * coef;
+    const k2 = coef / sums[i];
+    for (let j = i * Vl; j < (i + 1) * Vl; j++) grad[j] *= k2;
     const k = targets[i] - v0;
     if (k >= 0 && k < Vl) grad[i * Vl + k] -= coef;
   }
