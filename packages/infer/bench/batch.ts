@@ -3,15 +3,17 @@
 // at prompt 128 against generating the same sequences one at a time.
 import { cpus } from 'node:os';
 import { DecoderLM, getPreset, KVCache, LayerKVCache } from '@lmkit/model';
-import { backendInfo, concat, keep, useWasmKernels, type Tensor } from '@lmkit/tensor';
+import { attention, backendInfo, concat, createRng, keep, matmul, mul, noGrad, randn, scope, softmax, useWasmKernels, type Tensor } from '@lmkit/tensor';
 import { fromDecoderLM, generateBatchTokens, generateTokens, resolveGenerationConfig, type ModelRunner } from '../src/index.js';
 
 const quick = process.argv.includes('--quick');
 const DECODE_STEPS = quick ? 6 : 16;
 const NEW_TOKENS = quick ? 6 : 16;
 const BATCHES = [1, 4, 8];
-/** Each figure is the best of this many runs, alternating with its anchor (the machine is shared and noisy). */
+/** Decode-step figures are the best of this many runs, alternating with the anchor (the machine is shared and noisy). */
 const REPEATS = quick ? 1 : 3;
+/** Rounds of the batch measurements, each running every batch size once. */
+const ROUNDS = quick ? 1 : 3;
 
 /** The cache as it was before preallocation: each step concatenates (copies) all earlier positions. */
 class ConcatLayerKVCache extends LayerKVCache {
@@ -53,6 +55,8 @@ function concatCache(nLayer: number): KVCache {
   return cache;
 }
 
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
 const promptOf = (len: number, salt: number): Int32Array => Int32Array.from({ length: len }, (_, i) => (i * 7919 + salt * 104729) % 50000);
 
 /** Mean ms of one decode step after a prompt of `len` tokens, for the given cache. */
@@ -67,37 +71,63 @@ function decodeStepMs(runner: ModelRunner, cache: KVCache, len: number): number 
 }
 
 /**
- * Decode tokens/s of `batch` sequences generated together (the first step, with the prefill, excluded).
- * `mixed` gives prompts of different lengths (promptLen/2 … promptLen), so padding and the mask are in play.
+ * What the cache change touches, without the weight GEMMs around it: per decoded token, append one
+ * position to each of 12 layers' caches and attend over them (gpt2-124m shapes: 12 heads of 64), from
+ * 512 cached positions on — the old way (concat cache, fused attention op) or the new one (preallocated
+ * cache, explicit scores as Attention now decodes). Returns the median ms per token over `tokens` tokens.
  */
-async function batchedRate(runner: ModelRunner, batch: number, promptLen: number, mixed = false): Promise<number> {
-  const prompts = Array.from({ length: batch }, (_, i) => promptOf(mixed ? promptLen - Math.floor((i * promptLen) / (2 * batch)) : promptLen, i));
-  const config = resolveGenerationConfig({ max_new_tokens: NEW_TOKENS, do_sample: false, eos_token_id: [] });
-  let first = 0;
-  let tokens = 0;
-  let step = 0;
-  for await (const steps of generateBatchTokens(runner, prompts, prompts.map(() => config))) {
-    if (step++ === 0) first = performance.now();
-    else tokens += steps.length;
+function cacheAttendMs(cache: KVCache, tokens: number, fused: boolean): number {
+  const rng = createRng(3);
+  const [H, D] = [12, 64];
+  noGrad(() =>
+    cache.layers.forEach((layer) => scope(() => void layer.append(randn([1, H, 512, D], { rng }), randn([1, H, 512, D], { rng })))),
+  );
+  const q = randn([1, H, 1, D], { rng });
+  const kv = randn([1, H, 1, D], { rng });
+  const times: number[] = [];
+  for (let t = 0; t < tokens; t++) {
+    const t0 = performance.now();
+    noGrad(() =>
+      scope(() => {
+        for (const layer of cache.layers) {
+          const { k, v } = layer.append(kv, kv);
+          if (fused) attention(q, k, v, { causal: true });
+          else matmul(softmax(mul(matmul(q, k, { transB: true }), 1 / Math.sqrt(D)), -1), v);
+        }
+      }),
+    );
+    times.push(performance.now() - t0);
   }
-  return tokens / ((performance.now() - first) / 1000);
+  cache.clear();
+  return median(times);
 }
 
-/** Decode tokens/s of the same sequences generated one after another (the anchor). */
-async function sequentialRate(runner: ModelRunner, batch: number, promptLen: number): Promise<number> {
-  const config = resolveGenerationConfig({ max_new_tokens: NEW_TOKENS, do_sample: false, eos_token_id: [] });
-  let ms = 0;
-  let tokens = 0;
-  for (let i = 0; i < batch; i++) {
-    let first = 0;
-    let n = 0;
-    for await (const step of generateTokens(runner, promptOf(promptLen, i), config)) {
-      if (n++ === 0) first = performance.now();
-      else if (step.tokenId !== undefined) tokens++;
-    }
-    ms += performance.now() - first;
+/** Milliseconds between successive yields of a generation loop, the first (with the prefill) left out. */
+async function stepTimes(loop: AsyncIterable<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  let last = 0;
+  for await (const _ of loop) {
+    const now = performance.now();
+    if (last > 0) times.push(now - last);
+    last = now;
   }
-  return tokens / (ms / 1000);
+  return times;
+}
+
+/**
+ * Decode steps of `batch` sequences generated together. `mixed` gives prompts of different lengths
+ * (promptLen/2 … promptLen), so padding and the mask are in play.
+ */
+function batchedSteps(runner: ModelRunner, batch: number, promptLen: number, mixed: boolean): Promise<number[]> {
+  const prompts = Array.from({ length: batch }, (_, i) => promptOf(mixed ? promptLen - Math.floor((i * promptLen) / (2 * batch)) : promptLen, i));
+  const config = resolveGenerationConfig({ max_new_tokens: NEW_TOKENS, do_sample: false, eos_token_id: [] });
+  return stepTimes(generateBatchTokens(runner, prompts, prompts.map(() => config)));
+}
+
+/** Decode steps of one sequence through the single-sequence loop (the anchor: one at a time). */
+function singleSteps(runner: ModelRunner, promptLen: number): Promise<number[]> {
+  const config = resolveGenerationConfig({ max_new_tokens: NEW_TOKENS, do_sample: false, eos_token_id: [] });
+  return stepTimes(generateTokens(runner, promptOf(promptLen, 0), config));
 }
 
 async function main(): Promise<void> {
@@ -117,19 +147,40 @@ async function main(): Promise<void> {
   console.log('|---|---|');
   console.log(`| concat-growing cache (anchor, the old cache) | ${anchorMs.toFixed(1)} |`);
   console.log(`| preallocated cache, written in place | ${preallocMs.toFixed(1)} |`);
-  console.log(`\npreallocated vs concat cache: ${(anchorMs / preallocMs).toFixed(2)}× faster per decode step\n`);
-
-  console.log('| batch | prompt | batched tok/s | one at a time tok/s (anchor) | ratio |');
-  console.log('|---|---|---|---|---|');
-  for (const [batch, mixed] of [...BATCHES.map((b) => [b, false] as const), [8, true] as const]) {
-    let together = 0;
-    let alone = 0;
-    for (let r = 0; r < REPEATS; r++) {
-      together = Math.max(together, await batchedRate(runner, batch, 128, mixed));
-      alone = Math.max(alone, await sequentialRate(runner, 1, 128)); // one sequence's speed does not depend on how many follow
-    }
-    console.log(`| ${batch} | ${mixed ? '64–128 (left-padded)' : '128'} | ${together.toFixed(2)} | ${alone.toFixed(2)} | ${(together / alone).toFixed(2)}× |`);
+  console.log(`\npreallocated vs concat cache: ${(anchorMs / preallocMs).toFixed(2)}× per whole decode step (both with the explicit decode path; the weight GEMMs dominate)\n`);
+  let oldPath = Infinity;
+  let newPath = Infinity;
+  let newCacheFused = Infinity;
+  for (let r = 0; r < REPEATS + 2; r++) {
+    oldPath = Math.min(oldPath, cacheAttendMs(concatCache(12), 64, true));
+    newPath = Math.min(newPath, cacheAttendMs(new KVCache(12, { capacity: 1024 }), 64, false));
+    newCacheFused = Math.min(newCacheFused, cacheAttendMs(new KVCache(12, { capacity: 1024 }), 64, true));
   }
+  console.log('| cache append + attention per token, 12 layers, from 512 positions | ms/token |');
+  console.log('|---|---|');
+  console.log(`| before: concat-growing cache + fused attention op (anchor) | ${oldPath.toFixed(2)} |`);
+  console.log(`| preallocated cache + fused attention op (strided view read in place) | ${newCacheFused.toFixed(2)} |`);
+  console.log(`| now: preallocated cache + explicit scores (Attention's decode path) | ${newPath.toFixed(2)} |`);
+  console.log(`\ncache + attention work per token, now vs before: ${(oldPath / newPath).toFixed(2)}× (the cache alone: ${(oldPath / newCacheFused).toFixed(2)}×)\n`);
+
+  // Rounds interleave every configuration, so load from other jobs spreads over all of them; each figure
+  // uses the median step over all rounds.
+  const configs = [...BATCHES.map((b) => [b, false] as const), [8, true] as const];
+  const single: number[] = [];
+  const batched = configs.map(() => [] as number[]);
+  for (let r = 0; r < ROUNDS; r++) {
+    single.push(...(await singleSteps(runner, 128)));
+    for (const [c, [batch, mixed]] of configs.entries()) batched[c]!.push(...(await batchedSteps(runner, batch, 128, mixed)));
+  }
+  const alone = 1000 / median(single);
+  console.log(`one sequence at a time (anchor): ${alone.toFixed(2)} tok/s (median step ${median(single).toFixed(1)} ms)\n`);
+  console.log('| batch | prompt | median step ms | batched tok/s | vs one at a time |');
+  console.log('|---|---|---|---|---|');
+  configs.forEach(([batch, mixed], c) => {
+    const step = median(batched[c]!);
+    const rate = (batch * 1000) / step;
+    console.log(`| ${batch} | ${mixed ? '64–128 (left-padded)' : '128'} | ${step.toFixed(1)} | ${rate.toFixed(2)} | ${(rate / alone).toFixed(2)}× |`);
+  });
 }
 
 await main();
