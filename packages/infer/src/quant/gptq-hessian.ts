@@ -1,5 +1,6 @@
-// GPTQ's inverse-Hessian factor: dampen H = 2XXᵀ/n, handle dead inputs, and return U upper with H⁻¹ = UᵀU (Float64).
+// GPTQ's inverse-Hessian factor: dampen H = 2XXᵀ/n, handle dead inputs, and return U upper with H⁻¹ = UᵀU (blocked, GEMMs in f32).
 import { InferError } from '../errors.js';
+import { gemmF32 } from './internal/gemm-f32.js';
 
 /** A prepared inverse-Hessian factor for one layer. */
 export interface InverseHessianFactor {
@@ -13,85 +14,115 @@ export interface InverseHessianFactor {
   damp: number;
 }
 
-/** Columns (rows) per cache block of the factorizations. */
-const NB = 64;
+/** Rows per block of the blocked factorizations (the inner size of their GEMMs). */
+const NB = 128;
 
-/** Σ_{k=from}^{n-1} a[ai + k]·a[bi + k] (rows of one row-major matrix), four partial sums. */
-function rowDot(a: Float64Array, ai: number, bi: number, from: number, n: number): number {
+/** Σ_{p=from}^{to-1} a[ai + p]·a[bi + p] (parts of two rows of one row-major matrix), four partial sums. */
+function rowDot(a: Float64Array, ai: number, bi: number, from: number, to: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
   let s3 = 0;
-  let k = from;
-  for (; k + 3 < n; k += 4) {
-    s0 += a[ai + k] * a[bi + k];
-    s1 += a[ai + k + 1] * a[bi + k + 1];
-    s2 += a[ai + k + 2] * a[bi + k + 2];
-    s3 += a[ai + k + 3] * a[bi + k + 3];
+  let p = from;
+  for (; p + 3 < to; p += 4) {
+    s0 += a[ai + p] * a[bi + p];
+    s1 += a[ai + p + 1] * a[bi + p + 1];
+    s2 += a[ai + p + 2] * a[bi + p + 2];
+    s3 += a[ai + p + 3] * a[bi + p + 3];
   }
-  for (; k < n; k++) s0 += a[ai + k] * a[bi + k];
+  for (; p < to; p++) s0 += a[ai + p] * a[bi + p];
   return s0 + s1 + s2 + s3;
 }
 
-/**
- * Factors `V` upper-triangular with H = V·Vᵀ (a Cholesky factorization taken from the bottom-right
- * corner); returns null when H is not positive definite. Blocked by NB columns: the diagonal block
- * first, then every row above it while its tail is in cache.
- */
-function upperLowerCholesky(h: Float64Array, n: number): Float64Array | null {
-  const v = new Float64Array(n * n);
-  for (let j1 = n; j1 > 0; j1 -= NB) {
-    const j0 = Math.max(0, j1 - NB);
-    for (let j = j1 - 1; j >= j0; j--) {
-      const rj = j * n;
-      const s = h[rj + j] - rowDot(v, rj, rj, j + 1, n);
-      if (!(s > 0)) return null;
-      const vjj = Math.sqrt(s);
-      v[rj + j] = vjj;
-      for (let i = j0; i < j; i++) v[i * n + j] = (h[i * n + j] - rowDot(v, i * n, rj, j + 1, n)) / vjj;
-    }
-    for (let i = 0; i < j0; i++) {
-      const ri = i * n;
-      for (let j = j1 - 1; j >= j0; j--) v[ri + j] = (h[ri + j] - rowDot(v, ri, j * n, j + 1, n)) / v[j * n + j];
-    }
+/** The (rows, cols) block of row-major `a` (row stride n) at (r0, c0), as f32 for the GEMM. */
+function blockF32(a: Float64Array, n: number, r0: number, rows: number, c0: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const src = (r0 + i) * n + c0;
+    for (let j = 0; j < cols; j++) out[i * cols + j] = a[src + j];
   }
-  return v;
+  return out;
 }
 
 /**
- * Inverse U of an upper-triangular (n, n) V, from V·U = I: U_ii = 1/V_ii and, for j > i,
- * U_ij = −(Σ_{k>i} V_ik·U_kj) / V_ii. Rows are built bottom-up NB at a time, so each finished row of U
- * is read once per block rather than once per row.
+ * Lower Cholesky in place (A = L·Lᵀ; the lower triangle of row-major `a` becomes L, the upper one is
+ * ignored); false when A is not positive definite. Right-looking, blocked by NB: the diagonal block and
+ * the panel below it are factored in Float64, then A₂₂ −= L₂₁·L₂₁ᵀ runs on the f32 GEMM and is
+ * subtracted in Float64 (the O(n³) part, as AutoGPTQ's fp32 Cholesky).
  */
-function invertUpper(v: Float64Array, n: number): Float64Array {
-  const u = new Float64Array(n * n); // rows accumulate Σ V_ik·U_k· before they are scaled
-  const addRow = (i: number, k: number): void => {
-    const c = v[i * n + k];
-    if (c === 0) return;
-    const ri = i * n;
-    const rk = k * n;
-    for (let j = k; j < n; j++) u[ri + j] += c * u[rk + j];
-  };
-  for (let i1 = n; i1 > 0; i1 -= NB) {
-    const i0 = Math.max(0, i1 - NB);
-    for (let k = i1; k < n; k++) for (let i = i0; i < i1; i++) addRow(i, k);
-    for (let i = i1 - 1; i >= i0; i--) {
-      for (let k = i + 1; k < i1; k++) addRow(i, k);
+export function choleskyLower(a: Float64Array, n: number): boolean {
+  for (let k0 = 0; k0 < n; k0 += NB) {
+    const k1 = Math.min(k0 + NB, n);
+    for (let j = k0; j < k1; j++) {
+      const rj = j * n;
+      const s = a[rj + j] - rowDot(a, rj, rj, k0, j);
+      if (!(s > 0)) return false;
+      const ljj = Math.sqrt(s);
+      a[rj + j] = ljj;
+      for (let i = j + 1; i < k1; i++) a[i * n + j] = (a[i * n + j] - rowDot(a, i * n, rj, k0, j)) / ljj;
+    }
+    for (let i = k1; i < n; i++) {
       const ri = i * n;
-      const inv = 1 / v[ri + i];
-      u[ri + i] = inv;
-      for (let j = i + 1; j < n; j++) u[ri + j] *= -inv;
+      for (let j = k0; j < k1; j++) a[ri + j] = (a[ri + j] - rowDot(a, ri, j * n, k0, j)) / a[j * n + j];
+    }
+    if (k1 === n) break;
+    const m = n - k1;
+    const panel = blockF32(a, n, k1, m, k0, k1 - k0);
+    const g = gemmF32(panel, m, k1 - k0, panel, m, true);
+    for (let i = 0; i < m; i++) {
+      const ri = (k1 + i) * n + k1;
+      const gi = i * m;
+      for (let j = 0; j <= i; j++) a[ri + j] -= g[gi + j];
     }
   }
-  return u;
+  return true;
+}
+
+/**
+ * Inverse X of a lower-triangular L (lower triangle of row-major `l`), by block rows of NB: the diagonal
+ * block by substitution in Float64, then X[I, :I] = −X_II·(L[I, :I]·X[:I, :I]) with both products on
+ * the f32 GEMM.
+ */
+export function invertLower(l: Float64Array, n: number): Float64Array {
+  const x = new Float64Array(n * n);
+  for (let i0 = 0; i0 < n; i0 += NB) {
+    const i1 = Math.min(i0 + NB, n);
+    const b = i1 - i0;
+    for (let i = i0; i < i1; i++) {
+      const ri = i * n;
+      for (let k = i0; k < i; k++) {
+        const c = l[ri + k];
+        if (c === 0) continue;
+        const rk = k * n;
+        for (let j = i0; j <= k; j++) x[ri + j] += c * x[rk + j];
+      }
+      const inv = 1 / l[ri + i];
+      for (let j = i0; j < i; j++) x[ri + j] *= -inv;
+      x[ri + i] = inv;
+    }
+    if (i0 === 0) continue;
+    const t = gemmF32(blockF32(l, n, i0, b, 0, i0), b, i0, blockF32(x, n, 0, i0, 0, i0), i0);
+    const y = gemmF32(blockF32(x, n, i0, b, i0, b), b, b, t, i0);
+    for (let i = 0; i < b; i++) for (let j = 0; j < i0; j++) x[(i0 + i) * n + j] = -y[i * i0 + j];
+  }
+  return x;
+}
+
+/** Row-major `a` (n, n) with rows and columns in reverse order (P·A·P). */
+function reversed(a: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(n - 1 - i) * n + (n - 1 - j)] = a[i * n + j];
+  return out;
 }
 
 /**
  * Prepares GPTQ's factor from a layer Hessian `h` (row-major (n, n), e.g. 2XXᵀ/n): dead inputs
  * (H_ii = 0) get H_ii = 1 as in the paper, then λ·mean(diag H) is added to the diagonal. If H is
  * still not positive definite (numerically), λ grows tenfold up to 1.
- * Why the bottom-right factorization: with H = V·Vᵀ (V upper), H⁻¹ = V⁻ᵀ·V⁻¹, so U = V⁻¹ is the upper
- * Cholesky factor of H⁻¹ without forming H⁻¹ (two n³/3 steps instead of four).
+ * Why a factorization from the bottom-right corner: with H = V·Vᵀ (V upper), H⁻¹ = V⁻ᵀ·V⁻¹, so U = V⁻¹
+ * is the upper Cholesky factor of H⁻¹ without forming H⁻¹ (two n³/3 steps instead of four). V is the
+ * ordinary lower Cholesky factor of H with rows and columns reversed (V = P·L·P), so both steps are the
+ * blocked lower-triangular ones above, their O(n³) parts on the f32 GEMM.
  */
 export function inverseHessianFactor(h: Float64Array, n: number, damp: number): InverseHessianFactor {
   if (h.length !== n * n) throw new InferError('INFER_BAD_SHAPE', `gptq: the Hessian has ${h.length} values, expected ${n}×${n}`);
@@ -110,10 +141,9 @@ export function inverseHessianFactor(h: Float64Array, n: number, damp: number): 
   }
   const mean = trace / n;
   for (let lambda = damp; ; lambda = lambda === 0 ? 1e-6 : lambda * 10) {
-    const damped = Float64Array.from(work);
-    for (let i = 0; i < n; i++) damped[i * n + i] += lambda * mean;
-    const v = upperLowerCholesky(damped, n);
-    if (v) return { n, u: invertUpper(v, n), dead, damp: lambda };
+    const l = reversed(work, n);
+    for (let i = 0; i < n; i++) l[i * n + i] += lambda * mean;
+    if (choleskyLower(l, n)) return { n, u: reversed(invertLower(l, n), n), dead, damp: lambda };
     if (lambda >= 1) {
       throw new InferError('INFER_BAD_CALIBRATION', `gptq: the ${n}×${n} Hessian stays indefinite even with dampening ${lambda}`, { hint: 'use more calibration tokens (--calib-samples) or a larger --damp' });
     }

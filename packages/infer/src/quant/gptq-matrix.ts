@@ -3,6 +3,7 @@ import { roundF16 } from '@lmkit/tensor';
 import { InferError } from '../errors.js';
 import { QK, type QuantFormat, type QuantizedMatrix } from './formats.js';
 import { inverseHessianFactor } from './gptq-hessian.js';
+import { gemmF32 } from './internal/gemm-f32.js';
 
 /** Options of {@link gptqQuantizeMatrix}. */
 export interface GptqMatrixOptions {
@@ -195,17 +196,33 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
       }
     }
     if (i2 === cols) continue;
-    // Lazy batch update: W[:, i2:] −= Err · U[i1:i2, i2:].
-    for (let r = 0; r < rows; r++) {
-      const ro = r * cols;
-      for (let k = 0; k < i2 - i1; k++) {
-        const e = err[r * batch + k];
-        if (e === 0) continue;
-        const uk = (i1 + k) * cols;
-        for (let c = i2; c < cols; c++) wp[ro + c] -= e * u[uk + c];
-      }
-    }
+    lazyBatchUpdate(wp, rows, cols, err, batch, u, i1, i2);
   }
   const sweepMs = performance.now() - t1;
   return { q: { format, rows, cols, blocksPerRow: bpr, scales, qs }, dequantized, loss, damp: factor.damp, deadInputs: factor.dead.length, factorMs: t1 - t0, sweepMs };
+}
+
+/** Rows per GEMM of the lazy batch update (bounds its f32 temporaries for a vocabulary-sized head). */
+const UPDATE_ROWS = 4096;
+
+/**
+ * GPTQ's lazy batch update W[:, i2:] −= Err · U[i1:i2, i2:] on the f32 GEMM (as AutoGPTQ in fp32),
+ * subtracted from the Float64 weights; `err` holds (rows, batch) scaled errors of columns i1..i2.
+ */
+function lazyBatchUpdate(w: Float64Array, rows: number, cols: number, err: Float64Array, batch: number, u: Float64Array, i1: number, i2: number): void {
+  const k = i2 - i1;
+  const rest = cols - i2;
+  const ub = new Float32Array(k * rest);
+  for (let i = 0; i < k; i++) for (let c = 0; c < rest; c++) ub[i * rest + c] = u[(i1 + i) * cols + i2 + c];
+  for (let r0 = 0; r0 < rows; r0 += UPDATE_ROWS) {
+    const m = Math.min(UPDATE_ROWS, rows - r0);
+    const eb = new Float32Array(m * k);
+    for (let r = 0; r < m; r++) for (let i = 0; i < k; i++) eb[r * k + i] = err[(r0 + r) * batch + i];
+    const d = gemmF32(eb, m, k, ub, rest);
+    for (let r = 0; r < m; r++) {
+      const wo = (r0 + r) * cols + i2;
+      const dr = r * rest;
+      for (let c = 0; c < rest; c++) w[wo + c] -= d[dr + c];
+    }
+  }
 }

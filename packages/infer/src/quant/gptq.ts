@@ -208,8 +208,18 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
     blocks.forEach((block, l) => {
       for (const [name, linear] of work.filter(([n]) => n.startsWith(`blocks.${l}.`))) {
         const h = new HessianSum(linear.inFeatures);
-        forward(() => withInputHook(linear, (x) => h.add(x), () => {
-          for (const c of chunks) scope(() => void block.forward(tensor(c.data, c.shape), { positionOffset: 0 }));
+        // The block runs only up to this layer: its input is all the Hessian needs.
+        forward(() => withInputHook(linear, (x) => {
+          h.add(x);
+          throw STOP;
+        }, () => {
+          for (const c of chunks) {
+            try {
+              scope(() => void block.forward(tensor(c.data, c.shape), { positionOffset: 0 }));
+            } catch (error) {
+              if (error !== STOP) throw error;
+            }
+          }
         }), h);
         quantizeWeight(name, `${name}.weight`, linear.weight.data() as Float32Array, linear.outFeatures, linear.inFeatures, h);
       }
@@ -226,6 +236,9 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
   timings.totalMs = performance.now() - started;
   return { format, quantized, layers, sequences: windows.length, seqLen, timings };
 }
+
+/** Thrown by an input hook to end a block's forward pass at the layer being calibrated. */
+const STOP = Symbol('gptq: layer input collected');
 
 function runBlock(block: Block, c: Chunk): Chunk {
   return scope(() => ({ data: Float32Array.from(block.forward(tensor(c.data, c.shape), { positionOffset: 0 }).data() as Float32Array), shape: c.shape }));
