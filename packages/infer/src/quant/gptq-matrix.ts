@@ -167,9 +167,14 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
 
   for (let i1 = 0; i1 < cols; i1 += batch) {
     const i2 = Math.min(i1 + batch, cols);
+    // Sub-batches of QK columns (ggml blocks when in column order): a column's error reaches the rest of
+    // its sub-batch at once, the batch's later sub-batches through one GEMM per sub-batch, the columns
+    // after the batch through the lazy update — the same sums as the paper's, regrouped.
+    for (let s1 = i1; s1 < i2; s1 += QK) {
+    const s2 = Math.min(s1 + QK, i2);
     for (let r = 0; r < rows; r++) {
       const ro = r * cols;
-      for (let p = i1; p < i2; p++) {
+      for (let p = s1; p < s2; p++) {
         const c = order[p];
         const b = (c / QK) | 0;
         const j = c % QK;
@@ -192,11 +197,12 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
         err[r * batch + (p - i1)] = e;
         if (e === 0) continue;
         const up = p * cols;
-        for (let k = p + 1; k < i2; k++) wp[ro + k] -= e * u[up + k];
+        for (let k = p + 1; k < s2; k++) wp[ro + k] -= e * u[up + k];
       }
     }
-    if (i2 === cols) continue;
-    lazyBatchUpdate(wp, rows, cols, err, batch, u, i1, i2);
+    if (s2 < i2) errorUpdate(wp, rows, cols, err, batch, s1 - i1, u, s1, s2, i2);
+    }
+    if (i2 < cols) errorUpdate(wp, rows, cols, err, batch, 0, u, i1, i2, cols);
   }
   const sweepMs = performance.now() - t1;
   return { q: { format, rows, cols, blocksPerRow: bpr, scales, qs }, dequantized, loss, damp: factor.damp, deadInputs: factor.dead.length, factorMs: t1 - t0, sweepMs };
@@ -206,21 +212,22 @@ export function gptqQuantizeMatrix(weight: Float32Array, rows: number, cols: num
 const UPDATE_ROWS = 4096;
 
 /**
- * GPTQ's lazy batch update W[:, i2:] −= Err · U[i1:i2, i2:] on the f32 GEMM (as AutoGPTQ in fp32),
- * subtracted from the Float64 weights; `err` holds (rows, batch) scaled errors of columns i1..i2.
+ * GPTQ's (lazy) error update W[:, to:end] −= Err · U[from:to, to:end] on the f32 GEMM (as AutoGPTQ in
+ * fp32), subtracted from the Float64 weights; the errors of positions from..to are columns
+ * errCol.. of the (rows, batch) `err`.
  */
-function lazyBatchUpdate(w: Float64Array, rows: number, cols: number, err: Float64Array, batch: number, u: Float64Array, i1: number, i2: number): void {
-  const k = i2 - i1;
-  const rest = cols - i2;
+function errorUpdate(w: Float64Array, rows: number, cols: number, err: Float64Array, batch: number, errCol: number, u: Float64Array, from: number, to: number, end: number): void {
+  const k = to - from;
+  const rest = end - to;
   const ub = new Float32Array(k * rest);
-  for (let i = 0; i < k; i++) for (let c = 0; c < rest; c++) ub[i * rest + c] = u[(i1 + i) * cols + i2 + c];
+  for (let i = 0; i < k; i++) for (let c = 0; c < rest; c++) ub[i * rest + c] = u[(from + i) * cols + to + c];
   for (let r0 = 0; r0 < rows; r0 += UPDATE_ROWS) {
     const m = Math.min(UPDATE_ROWS, rows - r0);
     const eb = new Float32Array(m * k);
-    for (let r = 0; r < m; r++) for (let i = 0; i < k; i++) eb[r * k + i] = err[(r0 + r) * batch + i];
+    for (let r = 0; r < m; r++) for (let i = 0; i < k; i++) eb[r * k + i] = err[(r0 + r) * batch + errCol + i];
     const d = gemmF32(eb, m, k, ub, rest);
     for (let r = 0; r < m; r++) {
-      const wo = (r0 + r) * cols + i2;
+      const wo = (r0 + r) * cols + to;
       const dr = r * rest;
       for (let c = 0; c < rest; c++) w[wo + c] -= d[dr + c];
     }
