@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '@lmkit/tensor';
-import { choleskyLower, inverseHessianFactor, invertLower } from './gptq-hessian.js';
+import { addGramUpper, choleskyLower, inverseHessianFactor, invertLower, mirrorUpper } from './gptq-hessian.js';
 import { referenceInvertUpper, referenceUpperCholesky } from './internal/gptq-reference.js';
 
 /** H = 2XᵀX/t for t tokens of n correlated features with a wide spread of scales (as real activations). */
@@ -71,6 +71,24 @@ describe('blocked inverse-Hessian factor', () => {
     const diff = ref.map((v, i) => v - u[i]);
     expect(maxAbs(diff) / maxAbs(ref)).toBeLessThan(1e-4);
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) expect(u[i * n + j]).toBe(0);
+  });
+
+  it('sums XᵀX by panels on and above the diagonal, exactly as the full product would (f32 tolerance)', () => {
+    const [rows, n] = [70, 600]; // panels of 256, 256, 88
+    const rng = createRng(4);
+    const x = Float32Array.from({ length: rows * n }, () => rng.normal());
+    const sum = new Float64Array(n * n);
+    addGramUpper(sum, x, rows, n);
+    addGramUpper(sum, x, rows, n);
+    mirrorUpper(sum, n);
+    let worst = 0;
+    for (let i = 0; i < n; i += 3)
+      for (let j = 0; j < n; j += 5) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += x[r * n + i] * x[r * n + j];
+        worst = Math.max(worst, Math.abs(sum[i * n + j] - 2 * s));
+      }
+    expect(worst).toBeLessThan(1e-3); // entries are O(rows) = O(70)
   });
 
   it('flags a singular Hessian as indefinite and raises the dampening', () => {

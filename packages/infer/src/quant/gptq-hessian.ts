@@ -68,7 +68,7 @@ export function choleskyLower(a: Float64Array, n: number): boolean {
     if (k1 === n) break;
     const m = n - k1;
     const panel = blockF32(a, n, k1, m, k0, k1 - k0);
-    const g = gemmF32(panel, m, k1 - k0, panel, m, true);
+    const g = gemmF32(panel, m, k1 - k0, panel, m, { transB: true });
     for (let i = 0; i < m; i++) {
       const ri = (k1 + i) * n + k1;
       const gi = i * m;
@@ -113,6 +113,40 @@ function reversed(a: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[(n - 1 - i) * n + (n - 1 - j)] = a[i * n + j];
   return out;
+}
+
+/** Columns per panel of {@link addGramUpper}. */
+const PANEL = 256;
+
+/**
+ * Adds XᵀX of row-major `x` (rows, n) to the upper triangle (diagonal included) of the Float64 (n, n)
+ * `sum`. Panels of PANEL columns, X[:, a:b]ᵀ·X[:, a:] each on the f32 GEMM, skip the blocks below the
+ * diagonal (about half of the full product for large n). Fill the lower triangle with {@link mirrorUpper}.
+ */
+export function addGramUpper(sum: Float64Array, x: Float32Array, rows: number, n: number): void {
+  for (let a = 0; a < n; a += PANEL) {
+    const w = Math.min(PANEL, n - a);
+    const rest = n - a;
+    const left = new Float32Array(rows * w);
+    const right = a === 0 ? x : new Float32Array(rows * rest);
+    for (let r = 0; r < rows; r++) {
+      const src = r * n + a;
+      for (let j = 0; j < w; j++) left[r * w + j] = x[src + j];
+      if (a > 0) for (let j = 0; j < rest; j++) right[r * rest + j] = x[src + j];
+    }
+    const g = gemmF32(left, w, rows, right, rest, { transA: true }); // (w, rest)
+    for (let i = 0; i < w; i++) {
+      const so = (a + i) * n + a;
+      const go = i * rest;
+      for (let j = i; j < rest; j++) sum[so + j] += g[go + j];
+    }
+  }
+}
+
+/** Copies the upper triangle of row-major (n, n) `a` onto the lower one, in place. */
+export function mirrorUpper(a: Float64Array, n: number): Float64Array {
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) a[j * n + i] = a[i * n + j];
+  return a;
 }
 
 /**

@@ -1,9 +1,10 @@
 // Calibrated GPTQ quantization of a whole DecoderLM, layer by layer, each layer seeing the inputs the already-quantized layers produce.
 import { createProgress, type ProgressMode } from '@lmkit/core';
 import { Linear, type Block, type DecoderLM, type Module } from '@lmkit/model';
-import { createRng, matmul, noGrad, reshape, scope, tensor, type Tensor } from '@lmkit/tensor';
+import { createRng, noGrad, scope, tensor, type Tensor } from '@lmkit/tensor';
 import { InferError } from '../errors.js';
 import { dequantize, QK, quantize, type QuantFormat, type QuantizedMatrix } from './formats.js';
+import { addGramUpper, mirrorUpper } from './gptq-hessian.js';
 import { gptqQuantizeMatrix } from './gptq-matrix.js';
 
 /** Options of {@link gptqQuantize}. */
@@ -80,7 +81,7 @@ interface Chunk {
   shape: [number, number, number];
 }
 
-/** Running Σ xxᵀ over a layer's inputs, summed in float64 from f32 GEMM partial sums. */
+/** Running Σ xxᵀ over a layer's inputs (upper triangle), summed in float64 from f32 GEMM partial sums. */
 class HessianSum {
   readonly sum: Float64Array;
   tokens = 0;
@@ -92,16 +93,14 @@ class HessianSum {
   add(x: Tensor): void {
     const t0 = performance.now();
     const rows = x.size / this.n;
-    const x2 = reshape(x, [rows, this.n]);
-    const g = matmul(x2, x2, { transA: true }).data() as Float32Array; // (n, n) = XᵀX
-    for (let i = 0; i < g.length; i++) this.sum[i] += g[i];
+    addGramUpper(this.sum, x.data() as Float32Array, rows, this.n);
     this.tokens += rows;
     this.ms += performance.now() - t0;
   }
   /** H = 2·Σxxᵀ / tokens. */
   hessian(): Float64Array {
     const scale = 2 / this.tokens;
-    return this.sum.map((v) => v * scale);
+    return mirrorUpper(this.sum.map((v) => v * scale), this.n);
   }
 }
 
