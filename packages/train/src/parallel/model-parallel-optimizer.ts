@@ -5,6 +5,7 @@ import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import type { Precision } from '../trainer.js';
 import { CommError, type Communicator } from './communicator.js';
 import { allReduceGradients } from './data-parallel.js';
+import { FlatLayout, type ShardPiece } from './internal/flat-shards.js';
 import { OptimizerStep } from './internal/optimizer-step.js';
 import { fullEntry } from './internal/shard-state.js';
 import type { ModelStage, StageParam } from './model-stage.js';
@@ -26,6 +27,30 @@ export interface ModelParallelOptimizerOptions {
   pp?: Communicator | null;
   /** With a tied embedding split over stages: the pipeline rank of the other holder (first ↔ last stage). Default none. */
   tiedPeer?: { rank: number; isFirst: boolean } | null;
+  /**
+   * ZeRO over the data-parallel group (DeepSpeed with Megatron's 3D layout): 1 keeps AdamW
+   * moments for this rank's 1/dp slice of the flat buffer of what it updates (gradients
+   * all-reduced), 2 also keeps only that slice of the reduced gradient (reduce-scattered).
+   * 0 keeps the whole state on every replica. Default 0.
+   */
+  zeroStage?: 0 | 1 | 2;
+  /** The data-parallel group ZeRO shards over (the same model rank in every replica). Default none (ZeRO is then a no-op). */
+  dataParallel?: Communicator | null;
+}
+
+/** ZeRO over the data-parallel group: the flat layout of the updated parameters and this rank's slice of it. */
+interface DpShards {
+  stage: 1 | 2;
+  dp: Communicator;
+  /** Indices (into trainables) of the parameters this rank updates, in flat-layout order. */
+  members: number[];
+  layout: FlatLayout;
+  /** This dp rank's pieces of the flat buffer. */
+  pieces: ShardPiece[];
+  /** Stage 1: the whole flat gradient (all-reduced); stage 2: null. */
+  flat: Float32Array | null;
+  /** The reduced gradient of this rank's slice (a view of `flat` in stage 1). */
+  shard: Float32Array;
 }
 
 /**
@@ -52,6 +77,9 @@ export class ModelParallelOptimizer {
   private readonly tp: Communicator | null;
   private readonly pp: Communicator | null;
   private readonly tied: { index: number; rank: number; isFirst: boolean } | null;
+  private readonly zero: DpShards | null;
+  /** The ZeRO stage in effect over the data-parallel group (0 without one). */
+  readonly zeroStage: 0 | 1 | 2;
 
   constructor(
     private readonly stage: ModelStage,
@@ -62,16 +90,31 @@ export class ModelParallelOptimizer {
     this.pp = options.pp && options.pp.worldSize > 1 ? options.pp : null;
     this.trainables = stage.params.filter((p) => p.trainable);
     this.masters = this.trainables.map((p) => Float32Array.from(p.tensor.data() as Float32Array));
-    this.grads = this.trainables.map((p) => new Float32Array(p.tensor.size));
+    // NOTE: ZeRO keeps its gradients in its flat buffer (stage 1) or slice (stage 2); these stay empty.
+    this.grads = this.trainables.map((p) => new Float32Array(options.zeroStage && options.dataParallel && options.dataParallel.worldSize > 1 ? 0 : p.tensor.size));
     const tiedAt = options.tiedPeer ? this.trainables.findIndex((p) => p.name === 'embed.weight') : -1;
     this.tied = options.tiedPeer && tiedAt >= 0 ? { index: tiedAt, ...options.tiedPeer } : null;
     this.updated = this.trainables.map((p, i) => (p.sharded || !this.tp || this.tp.rank === 0) && !(this.tied && this.tied.index === i && !this.tied.isFirst));
     this.denseSize = new Map(model.namedParameters().map(([n, t]) => [n, t.size]));
+    const dp = options.dataParallel && options.dataParallel.worldSize > 1 ? options.dataParallel : null;
+    const zeroStage = options.zeroStage ?? 0;
+    this.zero = dp && zeroStage > 0 ? dpShards(dp, zeroStage as 1 | 2, this.trainables.map((_, i) => i).filter((i) => this.updated[i]), this.masters) : null;
     const params: OptimParam[] = [];
-    this.trainables.forEach((p, i) => {
-      if (this.updated[i]) params.push({ name: p.name, shape: p.tensor.shape, data: this.masters[i], grad: this.grads[i] });
-    });
-    this.opt = new OptimizerStep(this.replicaComm(options), params, { sharded: true, optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler });
+    if (this.zero) {
+      // NOTE: the AdamW sees this rank's pieces only: views of the masters and of the reduced gradient slice.
+      const z = this.zero;
+      for (const pc of z.pieces) {
+        const i = z.members[pc.index];
+        params.push({ name: this.trainables[i].name, shape: this.trainables[i].tensor.shape, data: this.masters[i].subarray(pc.from, pc.to), grad: z.shard.subarray(pc.shardOffset, pc.shardOffset + pc.to - pc.from) });
+      }
+    } else {
+      this.trainables.forEach((p, i) => {
+        if (this.updated[i]) params.push({ name: p.name, shape: p.tensor.shape, data: this.masters[i], grad: this.grads[i] });
+      });
+    }
+    // NOTE: with ZeRO the dp ranks hold disjoint slices, so the norm and the fp16 found-inf flag are summed over dp too (all ranks).
+    this.zeroStage = this.zero?.stage ?? 0;
+    this.opt = new OptimizerStep(this.groupComm([this.tp, this.pp, this.zero?.dp ?? null], options), params, { sharded: true, optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler });
     if (this.opt.format) this.writeCompute();
   }
 
@@ -80,24 +123,34 @@ export class ModelParallelOptimizer {
     return this.opt.lossScale;
   }
 
-  /** Copies the stage's gradients in, averages them over `dataParallel`, and sums a split tied embedding between its two stages. */
+  /**
+   * Copies the stage's gradients in, sums a split tied embedding between its two stages, and
+   * averages over `dataParallel` (the tied sum first: the same arithmetic with or without ZeRO).
+   * With ZeRO the flat gradient of what this rank updates is all-reduced (stage 1) or
+   * reduce-scattered (stage 2) over the data-parallel group given at construction instead.
+   */
   async reduceGradients(dataParallel?: Communicator): Promise<void> {
+    if (this.zero) return this.reduceSharded(this.zero);
     this.trainables.forEach((p, i) => (p.tensor.grad ? this.grads[i].set(p.tensor.grad.data() as Float32Array) : this.grads[i].fill(0)));
+    if (this.tied) await this.sumTied(this.grads[this.tied.index]);
     const flat = this.trainables.map((p, i) => ({ name: p.name, shape: p.tensor.shape, data: this.masters[i], grad: this.grads[i] }));
     if (dataParallel && dataParallel.worldSize > 1) await allReduceGradients(dataParallel, flat, [flat.map((_, i) => i)]);
-    if (this.tied && this.pp) {
-      const g = this.grads[this.tied.index];
-      const other = new Float32Array(g.length);
-      await Promise.all([this.pp.send(this.tied.rank, g), this.pp.recv(this.tied.rank, other)]);
-      // NOTE: add in the same order on both ranks (first stage's + last stage's) so both hold identical sums.
-      for (let i = 0; i < g.length; i++) g[i] = this.tied.isFirst ? g[i] + other[i] : other[i] + g[i];
-    }
+  }
+
+  /** Sums the tied embedding's gradient `g` in place with the other holder's (first ↔ last stage). */
+  private async sumTied(g: Float32Array): Promise<void> {
+    if (!this.tied || !this.pp) return;
+    const other = new Float32Array(g.length);
+    await Promise.all([this.pp.send(this.tied.rank, g), this.pp.recv(this.tied.rank, other)]);
+    // NOTE: add in the same order on both ranks (first stage's + last stage's) so both hold identical sums.
+    for (let i = 0; i < g.length; i++) g[i] = this.tied.isFirst ? g[i] + other[i] : other[i] + g[i];
   }
 
   /** The optimizer step at `lr`; then the copies that other ranks updated are received and the compute weights written. */
   async step(lr: number): Promise<{ gradNorm: number; skipped: boolean }> {
     const result = await this.opt.step(lr);
     if (result.skipped) return result;
+    if (this.zero) await this.gatherShards(this.zero);
     await this.syncCopies();
     this.writeCompute();
     return result;
@@ -106,6 +159,7 @@ export class ModelParallelOptimizer {
   /** This stage's part of the full training state by dense parameter name (collective over tp; the caller distributes it over the pipeline). */
   async exportState(): Promise<FullTrainingState> {
     const own = this.opt.state();
+    if (this.zero) for (const kind of ['m', 'v'] as const) own.optimizer[kind] = await this.gatherMoments(this.zero, own.optimizer[kind]);
     const index = new Map(this.trainables.map((p, i) => [p, i]));
     const pick = (kind: 'master' | 'm' | 'v') => (p: StageParam): Float32Array => {
       const i = index.get(p);
@@ -126,6 +180,16 @@ export class ModelParallelOptimizer {
       this.masters[i].set(slice(full[i].master));
       if (this.updated[i]) [optimizer.m[p.name], optimizer.v[p.name]] = [slice(full[i].m), slice(full[i].v)];
     });
+    if (this.zero) {
+      // NOTE: ZeRO keeps the moments of this dp rank's pieces only.
+      const z = this.zero;
+      const pieces = { step: optimizer.step, m: {} as Record<string, Float32Array>, v: {} as Record<string, Float32Array> };
+      for (const pc of z.pieces) {
+        const name = this.trainables[z.members[pc.index]].name;
+        [pieces.m[name], pieces.v[name]] = [optimizer.m[name].slice(pc.from, pc.to), optimizer.v[name].slice(pc.from, pc.to)];
+      }
+      Object.assign(optimizer, pieces);
+    }
     this.opt.loadState({ optimizer, ...(state.scaler ? { scaler: state.scaler } : {}) });
     this.writeCompute();
   }
@@ -140,7 +204,8 @@ export class ModelParallelOptimizer {
   bytes(): { params: number; grads: number; optimizer: number } {
     const sum = (a: readonly { byteLength: number }[]): number => a.reduce((s, x) => s + x.byteLength, 0);
     const st = this.opt.optimizer.stateDict();
-    return { params: sum(this.masters) * (this.opt.format ? 2 : 1), grads: sum(this.grads), optimizer: sum([...Object.values(st.m), ...Object.values(st.v)]) };
+    const grads = this.zero ? (this.zero.flat ?? this.zero.shard).byteLength : sum(this.grads);
+    return { params: sum(this.masters) * (this.opt.format ? 2 : 1), grads, optimizer: sum([...Object.values(st.m), ...Object.values(st.v)]) };
   }
 
   /**
@@ -153,22 +218,51 @@ export class ModelParallelOptimizer {
     return out;
   }
 
-  /** A communicator whose all-reduce sums over the tp group, then the pp group: the whole replica. */
-  private replicaComm(options: ModelParallelOptimizerOptions): Communicator {
-    const [tp, pp] = [this.tp, this.pp];
-    if (!tp || !pp) {
-      const one = tp ?? pp ?? options.tp ?? options.pp;
+  /** A communicator whose all-reduce sums over each of `groups` in turn (tp, pp, then the ZeRO dp group): the ranks the step agrees over. */
+  private groupComm(groups: readonly (Communicator | null)[], options: ModelParallelOptimizerOptions): Communicator {
+    const live = groups.filter((g): g is Communicator => g !== null);
+    if (live.length <= 1) {
+      const one = live[0] ?? options.tp ?? options.pp;
       if (!one) throw new CommError('TRAIN_COMM_BAD_ARGS', 'a model-parallel optimizer needs its tensor-parallel or pipeline group');
       return one;
     }
-    const comm = Object.create(pp) as Communicator;
-    Object.defineProperty(comm, 'worldSize', { value: tp.worldSize * pp.worldSize });
+    const size = live.reduce((n, g) => n * g.worldSize, 1);
+    const comm = Object.create(live[0]) as Communicator;
+    Object.defineProperty(comm, 'worldSize', { value: size });
     comm.allReduce = async (data, op) => {
-      await tp.allReduce(data, 'sum');
-      await pp.allReduce(data, 'sum');
-      if (op === 'mean') for (let i = 0; i < data.length; i++) data[i] /= tp.worldSize * pp.worldSize;
+      for (const g of live) await g.allReduce(data, 'sum');
+      if (op === 'mean') for (let i = 0; i < data.length; i++) data[i] /= size;
     };
     return comm;
+  }
+
+  /** ZeRO: the tied sum on the local gradients, then the flat gradient of the updated parameters reduced over dp (mean). */
+  private async reduceSharded(z: DpShards): Promise<void> {
+    const local = this.trainables.map((p) => (p.tensor.grad ? (p.tensor.grad.data() as Float32Array) : new Float32Array(p.tensor.size)));
+    if (this.tied) await this.sumTied((local[this.tied.index] = Float32Array.from(local[this.tied.index])));
+    const packed = z.flat ?? new Float32Array(z.layout.padded);
+    packed.fill(0);
+    z.layout.pack(z.members.map((i) => local[i]), packed);
+    if (z.stage === 1) await z.dp.allReduce(packed, 'mean');
+    else await z.dp.reduceScatter(packed, z.shard, 'mean');
+  }
+
+  /** ZeRO: every dp rank's updated fp32 master slice all-gathered into the full masters. */
+  private async gatherShards(z: DpShards): Promise<void> {
+    const mine = new Float32Array(z.layout.shardSize);
+    for (const pc of z.pieces) mine.set(this.masters[z.members[pc.index]].subarray(pc.from, pc.to), pc.shardOffset);
+    const full = new Float32Array(z.layout.padded);
+    await z.dp.allGather(mine, full);
+    z.layout.unpack(full, z.members.map((i) => this.masters[i]));
+  }
+
+  /** ZeRO: this rank's moment pieces all-gathered over dp into full local arrays by name. */
+  private async gatherMoments(z: DpShards, pieces: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
+    const mine = new Float32Array(z.layout.shardSize);
+    for (const pc of z.pieces) mine.set(pieces[this.trainables[z.members[pc.index]].name], pc.shardOffset);
+    const full = new Float32Array(z.layout.padded);
+    await z.dp.allGather(mine, full);
+    return Object.fromEntries(z.layout.entries.map((e) => [this.trainables[z.members[e.index]].name, full.slice(e.offset, e.offset + e.size)]));
   }
 
   /** Replicated masters from tp rank 0; the tied shard's master from the first stage to the last. */
@@ -190,6 +284,22 @@ export class ModelParallelOptimizer {
       p.tensor.write(w);
     });
   }
+}
+
+/** Checks a ZeRO stage for a pipeline/tensor-parallel strategy: 0, 1 or 2 (ZeRO-3 does not combine with model parallelism, as in DeepSpeed). */
+export function zeroStageOf(stage: number | undefined): 0 | 1 | 2 {
+  if (stage === undefined || stage === 0 || stage === 1 || stage === 2) return stage ?? 0;
+  throw new CommError('TRAIN_COMM_BAD_ARGS', `ZeRO stage ${String(stage)} does not combine with pipeline or tensor parallelism (only 1 and 2 do, over the data-parallel group)`, {
+    hint: 'use --zero 1 or 2 with pp/tp, or ZeRO-3 with dp alone (DeepSpeed does not combine ZeRO-3 with pipeline parallelism either)',
+  });
+}
+
+/** The ZeRO layout over `dp` of the `members` (indices into `masters`) a rank updates. */
+function dpShards(dp: Communicator, stage: 1 | 2, members: number[], masters: readonly Float32Array[]): DpShards {
+  const layout = new FlatLayout(members.map((i) => masters[i].length), dp.worldSize);
+  const flat = stage === 1 ? new Float32Array(layout.padded) : null;
+  const S = layout.shardSize;
+  return { stage, dp, members, layout, pieces: layout.pieces(dp.rank), flat, shard: flat ? flat.subarray(dp.rank * S, (dp.rank + 1) * S) : new Float32Array(S) };
 }
 
 /** The elements of dense array `a` that `p` holds on this rank (all of it when replicated). */

@@ -26,7 +26,8 @@ export function worldSizeOf(spec: ParallelSpec): number {
 /**
  * Parses a spec like `dp=2,pp=1,tp=1` (keys in any order, missing ones = 1; also `zero=2`,
  * `schedule=gpipe`, `mb=8`). Any dp, pp and tp compose (2D: dp × pp, dp × tp, pp × tp; 3D:
- * dp × pp × tp, ranks laid out tp innermost); ZeRO needs dp alone.
+ * dp × pp × tp, ranks laid out tp innermost); ZeRO 1/2 shard over the data-parallel group of any
+ * layout, ZeRO-3 needs dp alone.
  *
  * @example
  * parseParallelSpec('dp=2', { zero: 3 }); // { dp: 2, pp: 1, tp: 1, zero: 3, schedule: '1f1b', microBatches: 4 }
@@ -56,6 +57,7 @@ export function parseParallelSpec(text: string, overrides: Partial<ParallelSpec>
   Object.assign(spec, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
   if (![0, 1, 2, 3].includes(spec.zero)) bad(`zero must be 0, 1, 2 or 3, got ${spec.zero}`);
   if (spec.microBatches < 1) bad('mb must be ≥ 1');
-  if (spec.zero > 0 && spec.pp * spec.tp > 1) bad('ZeRO shards across data-parallel ranks; use it with dp only');
+  // NOTE: as DeepSpeed's 3D, ZeRO 1/2 shard over the data-parallel group of a pp × tp replica; ZeRO-3 (parameters gathered layer by layer) does not compose with pp/tp.
+  if (spec.zero === 3 && spec.pp * spec.tp > 1) bad('ZeRO-3 does not combine with pipeline or tensor parallelism; use zero=1 or 2 with pp/tp (over the dp group), or ZeRO-3 with dp alone');
   return spec;
 }

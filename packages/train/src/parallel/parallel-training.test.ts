@@ -24,7 +24,8 @@ describe('parseParallelSpec', () => {
     expect(() => parseParallelSpec('dp=two')).toThrow(/dp must be a non-negative integer/);
     expect(parseParallelSpec('dp=2,pp=2')).toMatchObject({ dp: 2, pp: 2 });
     expect(parseParallelSpec('dp=2,pp=2,tp=2')).toMatchObject({ dp: 2, pp: 2, tp: 2 }); // 3D
-    expect(() => parseParallelSpec('pp=2,zero=1')).toThrow(/ZeRO/);
+    expect(parseParallelSpec('pp=2,zero=1')).toMatchObject({ pp: 2, zero: 1 }); // ZeRO 1/2 shard over the dp group of any layout
+    expect(() => parseParallelSpec('pp=2,zero=3')).toThrow(/ZeRO-3/);
     expect(() => parseParallelSpec('xp=2')).toThrow(/unknown key "xp"/);
     expect(() => parseParallelSpec('dp=2', { zero: 5 as 3 })).toThrow(/zero must be/);
   });

@@ -16,6 +16,7 @@ import type { Precision } from '../trainer.js';
 import { CommError, type Communicator } from './communicator.js';
 import { dataParallelDecoder } from './data-parallel-overlap.js';
 import { worldSizeOf, type ParallelSpec } from './parallel-spec.js';
+import { zeroStageOf } from './model-parallel-optimizer.js';
 import { pipelineParallel } from './pipeline.js';
 import { halfFormatOf } from './internal/optimizer-step.js';
 import { saveFullCheckpoint, saveWeightsOnly } from './internal/run-checkpoint.js';
@@ -41,6 +42,8 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
   const options: StrategyOptions = { optimizer: strategyOptions.optimizer, gradClip: strategyOptions.gradClip };
   // NOTE: pipeline and tensor parallelism (any mix with dp) take the precision; dp-only strategies get it from dataParallelStrategy.
   const modelParallel: StrategyOptions = { ...options, precision: strategyOptions.precision, lossScaler: strategyOptions.lossScaler };
+  // NOTE: ZeRO 1/2 with pp/tp shards each rank's optimizer state (and stage 2 its gradients) over its data-parallel group, as DeepSpeed's 3D does.
+  const zeroStage = spec.pp * spec.tp > 1 ? zeroStageOf(spec.zero) : 0;
   if (worldSizeOf(spec) !== comm.worldSize) {
     throw new CommError('TRAIN_COMM_BAD_ARGS', `parallel spec dp=${spec.dp},pp=${spec.pp},tp=${spec.tp} needs ${worldSizeOf(spec)} ranks, the group has ${comm.worldSize}`, { hint: 'launch dp·pp·tp processes (lmkit launch --nproc N)' });
   }
@@ -62,12 +65,12 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
     if (spec.pp > 1 && spec.tp > 1) {
       const ppGroup = comm.split(Array.from({ length: spec.pp }, (_, s) => dpRank * k + s * spec.tp + tpRank), `pp${dpRank}.${tpRank}`);
       const tpGroup = comm.split(Array.from({ length: spec.tp }, (_, j) => dpRank * k + ppRank * spec.tp + j), `tp${dpRank}.${ppRank}`);
-      return pipelineParallel(ppGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup, tensorParallel: tpGroup });
+      return pipelineParallel(ppGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup, tensorParallel: tpGroup, zeroStage });
     }
     const modelGroup = comm.split(Array.from({ length: k }, (_, j) => dpRank * k + j), `mp${dpRank}`);
     return spec.pp > 1
-      ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup })
-      : tensorParallel(modelGroup, model, { ...modelParallel, dataParallel: dpGroup });
+      ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup, zeroStage })
+      : tensorParallel(modelGroup, model, { ...modelParallel, dataParallel: dpGroup, zeroStage });
   }
   if (spec.pp > 1) return pipelineParallel(comm, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel });
   if (spec.tp > 1) return tensorParallel(comm, model, modelParallel);

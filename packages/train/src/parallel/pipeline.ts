@@ -9,7 +9,7 @@ import type { Precision } from '../trainer.js';
 import { CommError, type Communicator } from './communicator.js';
 import { pipelineSchedule, type PipeOp, type ScheduleKind } from './pipeline-schedule.js';
 import { megatronStage } from './megatron-stage.js';
-import { ModelParallelOptimizer } from './model-parallel-optimizer.js';
+import { ModelParallelOptimizer, zeroStageOf } from './model-parallel-optimizer.js';
 import { denseStage, type StageMicro } from './model-stage.js';
 import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
@@ -33,6 +33,8 @@ export interface PipelineOptions {
   precision?: Precision;
   /** Loss scaler settings (fp16 only). Default GradScaler's. */
   lossScaler?: LossScalerOptions;
+  /** ZeRO stage over `dataParallel` (DeepSpeed 3D): 1 shards the AdamW state of this rank's parameters over the replicas, 2 also their gradients (reduce-scatter); 3 is refused. Default 0. */
+  zeroStage?: 0 | 1 | 2;
 }
 
 /** A pipeline strategy that also reports the op timeline of its last step. */
@@ -88,7 +90,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
   const where = { blocks: [first, end] as [number, number], embed: isFirst, head: isLast };
   const stage = tp ? megatronStage(tp, model, { ...where, vocabParallel: options.vocabParallel }) : denseStage(model, where);
   const mpo = new ModelParallelOptimizer(stage, model, {
-    optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler, tp, pp: comm,
+    optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler, zeroStage: zeroStageOf(options.zeroStage), dataParallel: options.dataParallel ?? null, tp, pp: comm,
     tiedPeer: tied && p > 1 && (isFirst || isLast) ? { rank: isFirst ? p - 1 : 0, isFirst } : null,
   });
   const gradOf = new Map(mpo.trainables.map((x, i) => [x, mpo.grads[i]]));
@@ -109,7 +111,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
   };
 
   return {
-    name: tp ? `pp-${kind}×tp` : `pp-${kind}`,
+    name: `pp-${kind}${tp ? '×tp' : ''}${mpo.zeroStage ? `×zero${mpo.zeroStage}` : ''}`,
     precision: options.precision ?? 'fp32',
     blocks: [first, end],
     lastTimeline: () => timeline,
@@ -175,7 +177,10 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
       return memoryReport(b.params, b.grads, b.optimizer, 0, named.reduce((a, [, t]) => a + t.size * 4, 0));
     },
     fullParameters: async () => distribute(await mpo.gather((x) => mpo.masterOf(x))),
-    lastGradients: async () => distribute(await mpo.gather((x) => gradOf.get(x) ?? new Float32Array(x.tensor.size))),
+    async lastGradients() {
+      if (mpo.zeroStage) throw new CommError('TRAIN_COMM_BAD_ARGS', `pipeline: lastGradients is not kept with ZeRO-${mpo.zeroStage} (each replica holds a slice of the reduced gradient)`, { hint: 'read the gradients with zeroStage 0' });
+      return distribute(await mpo.gather((x) => gradOf.get(x) ?? new Float32Array(x.tensor.size)));
+    },
     async exportState(): Promise<FullTrainingState> {
       const own = await mpo.exportState();
       const m = await distribute(new Map(Object.entries(own.optimizer.m)));

@@ -7,7 +7,7 @@ import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import type { Precision } from '../trainer.js';
 import type { Communicator } from './communicator.js';
 import { megatronStage } from './megatron-stage.js';
-import { ModelParallelOptimizer } from './model-parallel-optimizer.js';
+import { ModelParallelOptimizer, zeroStageOf } from './model-parallel-optimizer.js';
 import { memoryReport, type FullTrainingState, type MemoryReport, type ParallelStrategy, type StepResult } from './strategy.js';
 
 /** Options for {@link tensorParallel}. */
@@ -24,6 +24,8 @@ export interface TensorParallelOptions {
   precision?: Precision;
   /** Loss scaler settings (fp16 only). Default GradScaler's. */
   lossScaler?: LossScalerOptions;
+  /** ZeRO stage over `dataParallel` (DeepSpeed 3D): 1 shards the AdamW state of this rank's parameters over the replicas, 2 also their gradients (reduce-scatter); 3 is refused. Default 0. */
+  zeroStage?: 0 | 1 | 2;
 }
 
 /** The tensor-parallel strategy, with its loss-and-backward and dense gradients exposed for tests and tools. */
@@ -58,7 +60,7 @@ export async function tensorParallel(comm: Communicator, model: DecoderLM, optio
     p.write(host);
   }
   const stage = megatronStage(comm, model, { vocabParallel: options.vocabParallel });
-  const mpo = new ModelParallelOptimizer(stage, model, { optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler, tp: comm });
+  const mpo = new ModelParallelOptimizer(stage, model, { optimizer: options.optimizer, gradClip: options.gradClip, precision: options.precision, lossScaler: options.lossScaler, zeroStage: zeroStageOf(options.zeroStage), dataParallel: options.dataParallel ?? null, tp: comm });
 
   const lossAndBackward = async (batch: ObjectiveBatch, lossScale: number): Promise<number> => {
     const micro = await stage.forward(batch.inputIds, batch.targets, batch.batchSize, batch.seqLen, lossScale);
@@ -67,7 +69,7 @@ export async function tensorParallel(comm: Communicator, model: DecoderLM, optio
   };
 
   return {
-    name: 'tp',
+    name: mpo.zeroStage ? `tp×zero${mpo.zeroStage}` : 'tp',
     precision: options.precision ?? 'fp32',
     lossAndBackward,
     async step(batches: readonly ObjectiveBatch[], lr: number): Promise<StepResult> {
