@@ -4,6 +4,7 @@ import { embedding } from '../ops/embedding.js';
 import { crossEntropy } from '../ops/loss.js';
 import { matmul } from '../ops/matmul.js';
 import { layerNorm, logSoftmax, rmsNorm, softmax } from '../ops/nn.js';
+import { slice } from '../ops/views.js';
 import { scope } from '../scope.js';
 import type { ConformanceCaseDef } from './conformance.js';
 import { checkOp } from './harness.js';
@@ -156,10 +157,42 @@ const attnConfigs: AttnConfig[] = [
   { b: 1, h: 1, hkv: 1, t: 37, s: 37, d: 4, causal: true },
   { b: 2, h: 2, hkv: 1, t: 70, s: 70, d: 16, causal: true, grad: false },
   { b: 1, h: 2, hkv: 2, t: 33, s: 65, d: 8, causal: false, grad: false },
+  // Small T (the decode path): one row against many keys, GQA with ALiBi and a D that is no multiple of 4, T = 8.
+  { b: 1, h: 4, hkv: 4, t: 1, s: 301, d: 64, causal: true, grad: false },
+  { b: 2, h: 6, hkv: 2, t: 3, s: 37, d: 5, causal: true, alibi: true },
+  { b: 1, h: 2, hkv: 1, t: 8, s: 19, d: 8, causal: false, alibi: true },
+  { b: 2, h: 4, hkv: 1, t: 2, s: 2, d: 4, causal: true },
 ];
 
+// Keys/values as the first `s` positions of a larger (B, Hkv, capacity, D) buffer, like a preallocated KV cache.
+interface StridedConfig {
+  b: number;
+  h: number;
+  hkv: number;
+  t: number;
+  s: number;
+  capacity: number;
+  d: number;
+  alibi: boolean;
+}
+
+const stridedConfigs: StridedConfig[] = [
+  { b: 1, h: 4, hkv: 4, t: 1, s: 77, capacity: 96, d: 16, alibi: false },
+  { b: 2, h: 6, hkv: 3, t: 2, s: 40, capacity: 64, d: 8, alibi: true },
+  { b: 3, h: 2, hkv: 1, t: 1, s: 9, capacity: 12, d: 6, alibi: false },
+  { b: 2, h: 2, hkv: 2, t: 20, s: 150, capacity: 160, d: 4, alibi: false },
+];
+
+// The first `s` positions (dim 2) of a (B, Hkv, capacity, D) reference.
+function keysRef(x: Ref, s: number): Ref {
+  const [b, hkv, cap, d] = x.shape;
+  const data = new Float64Array(b * hkv * s * d);
+  for (let n = 0; n < b * hkv; n++) data.set(x.data.subarray(n * cap * d, n * cap * d + s * d), n * s * d);
+  return { shape: [b, hkv, s, d], data };
+}
+
 const attentionCase: ConformanceCaseDef = {
-  name: 'attention: causal/bidirectional, GQA and MQA, KV-cache offset (T < S), ALiBi, T = 1, several key tiles',
+  name: 'attention: causal/bidirectional, GQA and MQA, KV-cache offset (T < S), ALiBi, small T (decode path), strided K/V views, several key tiles',
   kernels: ['attention', 'attention_grad'],
   run(ctx) {
     for (const c of attnConfigs) {
@@ -169,6 +202,14 @@ const attentionCase: ConformanceCaseDef = {
         ([q, k, v]) => attention(q, k, v, { causal: c.causal, alibiSlopes: slopes }),
         ([q, k, v]) => attentionRef(q, k, v, c.causal, scale, c.causal ? c.s - c.t : 0, slopes),
         { forward: { atol: 1e-5, rtol: 1e-4 }, grad: c.grad === false ? undefined : GRAD });
+    }
+    for (const c of stridedConfigs) {
+      const slopes = c.alibi ? Array.from({ length: c.h }, (_, i) => 2 ** (-(i + 1))) : null;
+      const kvShape = [c.b, c.hkv, c.capacity, c.d];
+      checkOp(ctx, `attention on strided K/V ${JSON.stringify(c)}`, [{ shape: [c.b, c.h, c.t, c.d] }, { shape: kvShape }, { shape: kvShape }],
+        ([q, k, v]) => attention(q, slice(k, 2, 0, c.s), slice(v, 2, 0, c.s), { causal: true, alibiSlopes: slopes }),
+        ([q, k, v]) => attentionRef(q, keysRef(k, c.s), keysRef(v, c.s), true, 1 / Math.sqrt(c.d), c.s - c.t, slopes),
+        { forward: { atol: 1e-5, rtol: 1e-4 } });
     }
   },
 };

@@ -1,7 +1,7 @@
 // cpu-specific checks: the JS reference kernels and the wasm ones both pass matmul/attention/softmax conformance, with many attention tiles.
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, conformanceCases, runConformanceCase, useJsKernels, useWasmKernels } from '../../index.js';
-import { setAttentionTiles } from './kernels/attention.js';
+import { setAttentionDecodePath, setAttentionTiles } from './kernels/attention.js';
 
 // Cases whose cpu kernels differ between the JS loops and the wasm kernels.
 const gemmCases = conformanceCases.filter((c) => ['matmul', 'attention', 'softmax', 'gelu', 'gelu_grad', 'cross_entropy_grad', 'add'].some((k) => c.kernels.includes(k as 'matmul')));
@@ -9,6 +9,7 @@ const gemmCases = conformanceCases.filter((c) => ['matmul', 'attention', 'softma
 describe('cpu backend GEMMs', () => {
   afterAll(() => {
     setAttentionTiles(128, 128);
+    setAttentionDecodePath(true);
     useWasmKernels();
   });
 
@@ -28,5 +29,18 @@ describe('cpu backend GEMMs', () => {
         expect(backendInfo().mode).toMatch(gemm === 'js' ? /^js$/ : /^wasm-simd/);
       });
     }
+    // Small-T attention on the tiled kernel too (the decode path is on above): both must match the reference.
+    it(`attention with the decode path off on the ${gemm} GEMM`, () => {
+      if (gemm === 'js') useJsKernels();
+      else useWasmKernels();
+      setAttentionTiles(8, 8);
+      setAttentionDecodePath(false);
+      try {
+        const c = gemmCases.find((x) => x.kernels.includes('attention'))!;
+        expect(runConformanceCase(c, 'cpu').reason ?? '').toBe('');
+      } finally {
+        setAttentionDecodePath(true);
+      }
+    });
   }
 });

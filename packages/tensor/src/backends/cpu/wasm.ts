@@ -1,10 +1,11 @@
 // Switches the cpu backend's GEMM to the WebAssembly SIMD kernels (worker pool over shared memory) and back.
-import { geluTanh, geluTanhGrad, initWasmKernelsSync, setThreads, sgemm, softmaxRows, wasmInfo, type GeluArgs, type GeluGradArgs, type SoftmaxRowsArgs } from '../wasm/index.js';
+import { attentionDecode, geluTanh, geluTanhGrad, initWasmKernelsSync, setThreads, sgemm, softmaxRows, wasmInfo, type AttentionDecodeArgs, type GeluArgs, type GeluGradArgs, type SoftmaxRowsArgs } from '../wasm/index.js';
 import { setCpuGemm } from './kernels/matmul.js';
 import { sgemmJs, type Sgemm } from './gemm.js';
 import { cpuState } from './storage.js';
 import { setWasmBuffers } from './wasm-storage.js';
 
+let decodeAttention: ((args: AttentionDecodeArgs) => void) | null = null;
 let rowSoftmax: ((args: SoftmaxRowsArgs) => void) | null = null;
 let wasmSgemm: Sgemm | null = null;
 let gelu: { forward: (args: GeluArgs) => void; backward: (args: GeluGradArgs) => void } | null = null;
@@ -17,6 +18,11 @@ export function wasmGemm(): Sgemm | null {
 /** @internal The wasm GELU (tanh approximation) pair while the wasm kernels are in use, else null (the JS loops run). */
 export function wasmGelu(): { forward: (args: GeluArgs) => void; backward: (args: GeluGradArgs) => void } | null {
   return gelu;
+}
+
+/** @internal The wasm small-T attention while the wasm kernels are in use, else null (the JS loops run). */
+export function wasmAttentionDecode(): ((args: AttentionDecodeArgs) => void) | null {
+  return decodeAttention;
 }
 
 /** @internal The wasm row softmax while the wasm kernels are in use, else null (the JS loop runs). */
@@ -42,6 +48,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
     setCpuGemm(sgemm);
     wasmSgemm = sgemm;
     rowSoftmax = softmaxRows;
+    decodeAttention = attentionDecode;
     gelu = { forward: geluTanh, backward: geluTanhGrad };
     setWasmBuffers(true);
     const info = wasmInfo();
@@ -60,6 +67,7 @@ export function useWasmKernels(options: UseWasmOptions = {}): boolean {
 export function useJsKernels(): void {
   setCpuGemm(sgemmJs);
   rowSoftmax = null;
+  decodeAttention = null;
   gelu = null;
   wasmSgemm = null;
   setWasmBuffers(false);

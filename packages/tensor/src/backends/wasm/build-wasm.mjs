@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const sources = ['jobs.c', 'sgemm.c', 'softmax.c', 'gelu.c'].map((name) => join(here, 'c', name));
+const sources = ['jobs.c', 'sgemm.c', 'softmax.c', 'gelu.c', 'attention_decode.c'].map((name) => join(here, 'c', name));
 const args = process.argv.slice(2);
 const check = args.includes('--check');
 const outIndex = args.indexOf('--out');

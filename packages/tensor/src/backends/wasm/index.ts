@@ -14,6 +14,8 @@ export { softmaxRows, SOFTMAX_PARALLEL_MIN } from './softmax';
 export type { SoftmaxRowsArgs } from './softmax';
 export { geluTanh, geluTanhGrad, GELU_PARALLEL_MIN } from './gelu';
 export type { GeluArgs, GeluGradArgs } from './gelu';
+export { attentionDecode, attentionDecodeMaxKeys, ATTENTION_DECODE_PARALLEL_MIN } from './attention-decode';
+export type { AttentionDecodeArgs } from './attention-decode';
 
 // Errors
 export { WasmKernelError } from './wasm-kernel-error';

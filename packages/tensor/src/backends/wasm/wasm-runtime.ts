@@ -188,6 +188,8 @@ export const JOB_SOFTMAX = 2;
 export const JOB_GELU = 3;
 /** A GELU (tanh) backward job (c/gelu.c). */
 export const JOB_GELU_GRAD = 4;
+/** A small-T attention job (c/attention_decode.c). */
+export const JOB_ATTENTION_DECODE = 5;
 
 /**
  * Runs one job per thread and returns when all are done: `jobs[t]` is the byte offset of thread t's

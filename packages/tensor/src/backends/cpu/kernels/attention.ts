@@ -4,7 +4,15 @@ import type { AttentionKernelOptions } from '../../../kernels/names.js';
 import { cpuStorage, f32 } from '../storage.js';
 import { wasmRowSoftmax } from '../wasm.js';
 import { newF32, releaseF32 } from '../wasm-storage.js';
+import { attentionDecode, useDecodePath } from './attention-decode.js';
 import { getCpuGemm } from './matmul.js';
+
+let decodePath = true;
+
+/** @internal Turns the small-T decode path on or off (benchmarks and tests compare it with the tiled path). */
+export function setAttentionDecodePath(on: boolean): void {
+  decodePath = on;
+}
 
 /** Query rows per tile. */
 let BR = 128;
@@ -68,6 +76,7 @@ function maskTile(sc: Float32Array, p: Plan, g: number, r: number, c: number, i0
 
 /** `attention` kernel: returns [o (B, H, T, D), lse (B, H, T)]. */
 export function attention(q: View, k: View, v: View, opts: AttentionKernelOptions): [Storage, Storage] {
+  if (decodePath && useDecodePath(q.shape[2], k.shape[2])) return attentionDecode(q, k, v, opts); // a few query rows: GEMV-shaped
   const p = planOf(q, k);
   const { group, t, s, d, nb } = p;
   const gemm = getCpuGemm();

@@ -50,7 +50,7 @@ function scoresView(st: Storage, dm: Dims, transpose: boolean): View {
 /** GLSL-side score of key j for the row's (head i1, query i2), with ALiBi and the causal mask condition. */
 function scoreParts(dm: Dims, opts: AttentionKernelOptions): { z: string; keep: string } {
   const qpos = `(i2 + ${opts.positionOffset})`;
-  const alibi = opts.alibiSlopes === null ? '' : ` - sl[i1] * (${qpos} - j)`;
+  const alibi = opts.alibiSlopes === null ? '' : ` - sl[i1] * Math.abs(${qpos} - j)`; // |distance|: bidirectional keys lie on both sides
   return { z: `sc[base + j] * ${lit(opts.scale)}${alibi}`, keep: opts.causal ? `j <= ${qpos}` : 'true' };
 }
 

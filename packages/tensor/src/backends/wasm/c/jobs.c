@@ -10,6 +10,7 @@ void run_job(const int32_t *job) {
     case JOB_SOFTMAX: softmax_job((const struct SoftmaxJob *)(job + 1)); break;
     case JOB_GELU: gelu_job((const struct GeluJob *)(job + 1)); break;
     case JOB_GELU_GRAD: gelu_grad_job((const struct GeluJob *)(job + 1)); break;
+    case JOB_ATTENTION_DECODE: attention_decode_job((const struct AttnDecodeJob *)(job + 1)); break;
     default: __builtin_trap();
   }
 }

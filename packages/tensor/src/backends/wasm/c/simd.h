@@ -13,7 +13,7 @@
 #endif
 
 /** Job kinds, the first word of every job descriptor (mirrored by wasm-runtime.ts). */
-enum { JOB_SGEMM = 1, JOB_SOFTMAX = 2, JOB_GELU = 3, JOB_GELU_GRAD = 4 };
+enum { JOB_SGEMM = 1, JOB_SOFTMAX = 2, JOB_GELU = 3, JOB_GELU_GRAD = 4, JOB_ATTENTION_DECODE = 5 };
 
 // exp(x) for x ≤ 0 (Cephes expf: x = n·ln2 + r, |r| ≤ ln2/2, degree-6 polynomial; ≤ 2 ulp).
 // Below -87.3 the result is 0 exactly (so -Infinity masks give exact zeros); NaN stays NaN.
@@ -54,3 +54,6 @@ void softmax_job(const struct SoftmaxJob *job);
 struct GeluJob;
 void gelu_job(const struct GeluJob *job);
 void gelu_grad_job(const struct GeluJob *job);
+/** One thread's query rows of a small-T attention (attention_decode.c). */
+struct AttnDecodeJob;
+void attention_decode_job(const struct AttnDecodeJob *job);
