@@ -92,6 +92,35 @@ describe('ZeRO 1/2 over the data-parallel group of a pp or tp replica', () => {
     }
   });
 
+  it('dp=2,tp=2 fp16 zero 2: an Inf in one rank\'s reduced gradient slice makes all 4 ranks skip the step and halve the scale', async () => {
+    const spec = parseParallelSpec('dp=2,tp=2,zero=2');
+    const out = await runInProcess(4, async (comm, r) => {
+      // NOTE: on rank 1 the second reduce-scatter over its data-parallel group leaves an Inf in its slice only (an fp16 overflow only its owner sees).
+      const split = comm.split.bind(comm);
+      comm.split = (ranks, key) => {
+        const group = split(ranks, key);
+        if (r !== 1 || !key.startsWith('dp')) return group;
+        const reduceScatter = group.reduceScatter.bind(group);
+        let calls = 0;
+        group.reduceScatter = async (input, output, op) => {
+          await reduceScatter(input, output, op);
+          if (calls++ === 1) output[0] = Infinity;
+        };
+        return group;
+      };
+      const strategy = await createStrategy(comm, smallGpt(7 + r), spec, { optimizer: { lr: LR }, precision: 'fp16', lossScaler: { initScale: 1024 } });
+      const d = Math.floor(r / 2);
+      const res = [];
+      for (const batch of batches) res.push(await strategy.step([sliceBatch(batch, d * (B / 2), (d + 1) * (B / 2))], LR));
+      return { res, params: await strategy.fullParameters() };
+    });
+    for (const { res, params } of out) {
+      expect(res.map((x) => x.skipped ?? false)).toEqual([false, true, false]);
+      expect(res.map((x) => x.lossScale)).toEqual([1024, 512, 512]);
+      expect(maxAbsDiff(params, out[0].params)).toBe(0);
+    }
+  });
+
   it('refuses ZeRO-3 with pp or tp by name', async () => {
     expect(() => parseParallelSpec('dp=2,pp=2,zero=3')).toThrow(/ZeRO-3 does not combine with pipeline or tensor parallelism/);
     const spec = { ...parseParallelSpec('dp=2,tp=2'), zero: 3 as const };
