@@ -1,6 +1,6 @@
 // `lmkit train --parallel` through the built CLI (worker threads need built JavaScript): dp=2 with ZeRO-2
 // on threads, and tp=2 over tcp under `lmkit launch`; both leave a checkpoint that `lmkit generate` loads;
-// fp16 with --resume (parallel → parallel → one worker), --minutes, and the flags pp/tp refuse.
+// fp16 with --resume (parallel → parallel → one worker), --minutes, ZeRO-1 with pp, and the flags pp/tp refuse.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,19 @@ describe.skipIf(!existsSync(bin) && !process.env.CI)(`lmkit train --parallel (bu
     const c = lmkit('--json', 'train', ...flags, '--steps', '6', '--resume'); // the single-worker trainer continues the parallel checkpoint
     expect(c.code, c.stderr).toBe(0);
     expect(state().step).toBe(6);
+  });
+  it('dp=2,pp=2 with ZeRO-1 (DeepSpeed 3D) trains on 4 threads and resumes with --zero 0; ZeRO-3 with pp is a named usage error', () => {
+    const out = join(dir, 'dp-pp-zero1');
+    const flags = ['--data', data, '--out', out, '--config', config, '--parallel', 'dp=2,pp=2,mb=2'];
+    const a = lmkit('--json', 'train', ...flags, '--steps', '2', '--zero', '1');
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout)).toMatchObject({ worldSize: 4, steps: 2, wroteCheckpoint: true, spec: { dp: 2, pp: 2, zero: 1 } });
+    const b = lmkit('--json', 'train', ...flags, '--steps', '3', '--zero', '0', '--resume');
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout)).toMatchObject({ startStep: 2, steps: 3 });
+    const c = lmkit('train', ...flags, '--steps', '1', '--zero', '3');
+    expect(c.code).not.toBe(0);
+    expect(c.stderr).toContain('ZeRO-3 does not combine with pipeline or tensor parallelism');
   });
   it('--minutes stops both ranks after the same step and checkpoints it', () => {
     const out = join(dir, 'minutes');

@@ -1,4 +1,4 @@
-// The optimizer side of a model-parallel stage (pipeline and/or tensor parallel): fp32 masters, gradient reduction, the shared optimizer step, and full-state export/import.
+// The optimizer side of a model-parallel stage (pipeline and/or tensor parallel): fp32 masters, gradient reduction (optionally ZeRO 1/2 over the data-parallel group), the shared optimizer step, and full-state export/import.
 import type { DecoderLM } from '@lmkit/model';
 import type { AdamWOptions, AdamWState, OptimParam } from '../optim/adamw.js';
 import type { LossScalerOptions } from '../precision/loss-scaler.js';
@@ -62,6 +62,10 @@ interface DpShards {
  * over the first and last stage on the first stage, which sends it to the last. With bf16/fp16
  * the compute weights are the rounded masters, and an fp16 overflow on any rank skips the step
  * on every rank of the replica (data-parallel replicas see the same averaged gradients).
+ * With `zeroStage` 1/2 and a data-parallel group (DeepSpeed's ZeRO in a 3D layout), what this
+ * rank updates is laid out as one flat buffer cut into dp slices: the gradient is all-reduced
+ * (1) or reduce-scattered (2) over dp, AdamW keeps moments for this dp rank's slice only, the
+ * norm and found-inf are also summed over dp, and the updated slices are all-gathered.
  */
 export class ModelParallelOptimizer {
   /** The shared optimizer step over the parameters this rank updates. */
