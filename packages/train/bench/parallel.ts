@@ -1,4 +1,4 @@
-// Benchmark: the reference config (vocab 256, d 128, 4 layers, 4 heads, T 128, B 8) under dp=2, ZeRO 1/2/3, pp=2 and tp=2 in two worker threads, against one worker on the same two cores.
+// Benchmark: the reference config (vocab 256, d 128, 4 layers, 4 heads, T 128, B 8) under dp=2, ZeRO 1/2/3, pp=2, tp=2 and 2D/3D mixes (ZeRO-1 over dp × pp) in worker threads, against one worker on the same two cores.
 import { join } from 'node:path';
 import { countParams, getPreset, resolveConfig } from '@lmkit/model';
 import { measuredBubble, pipelineSchedule, simulateSchedule, stageOpCosts, type PipeOp } from '../src/parallel/pipeline-schedule.js';
@@ -51,6 +51,8 @@ const allRows: [string, string, (n: number) => number, string, boolean?][] = [
   ['pp=2,mb=4,schedule=gpipe', 'pp=2 GPipe m=4', () => NaN, ''],
   ['tp=2', 'tp=2 vocab-par.', () => NaN, ''],
   ['tp=2', 'tp=2 repl. vocab', () => NaN, '', false],
+  ['dp=2,pp=2,mb=4', 'dp2×pp2', () => NaN, ''],
+  ['dp=2,pp=2,mb=4,zero=1', 'dp2×pp2 ZeRO-1', () => NaN, ''],
   ['pp=2,tp=2,mb=4', 'pp2×tp2 1F1B', () => NaN, ''],
   ['dp=2,pp=2,tp=2,mb=4', 'dp2×pp2×tp2', () => NaN, ''],
 ];
@@ -61,10 +63,12 @@ console.log('');
 console.log('strategy        tokens/s  ×anchor  held/rank (measured | formula)   sent/rank/step (measured | formula)');
 const bubbles: string[] = [];
 const held: Record<string, number> = {};
+const adam: Record<string, number> = {};
 for (const [spec, label, formula, volName, vocabParallel] of rows) {
   const N = worldSizeOf(parseParallelSpec(spec));
   const r = await run(spec, N, 1, vocabParallel);
   held[label] = r.out[0].memory.total;
+  adam[label] = r.out[0].memory.optimizer;
   const m = r.out[0].memory;
   // NOTE: each timed step has two barriers (one f64 all-reduce each: 2·(N−1)/N·8 bytes per rank); they are not part of the strategy's traffic.
   const perStep = r.out[0].bytes / STEPS - 2 * ((2 * (N - 1)) / N) * 8;
@@ -84,6 +88,9 @@ if (held['tp=2 vocab-par.'] !== undefined && held['tp=2 repl. vocab'] !== undefi
   const { vocabSize: V, dModel: C, tieEmbeddings } = resolveConfig(getPreset('tiny')).spec;
   const predicted = 16 * (tieEmbeddings ? 1 : 2) * (V - V / 2) * C;
   console.log(`vocab parallel (tp=2): rank 0 holds ${kib(held['tp=2 repl. vocab'] - held['tp=2 vocab-par.'])} less than with a replicated embedding/head (predicted 16·(V − V/t)·C${tieEmbeddings ? '' : '·2'} = ${kib(predicted)}), and the logits (B·T·V/t) are never gathered`);
+}
+if (adam['dp2×pp2'] !== undefined && adam['dp2×pp2 ZeRO-1'] !== undefined) {
+  console.log(`ZeRO-1 over the dp group of dp=2 × pp=2: rank 0 keeps ${kib(adam['dp2×pp2 ZeRO-1'])} of AdamW state vs ${kib(adam['dp2×pp2'])} with ZeRO 0 (predicted 8Ψᵣ/dp = ${kib(adam['dp2×pp2'] / 2)}); held ${kib(held['dp2×pp2 ZeRO-1'])} vs ${kib(held['dp2×pp2'])}`);
 }
 console.log('held = fp32 params + grads + AdamW m,v the strategy keeps between steps (formulas adapted to fp32 masters: DDP 16Ψ, ZeRO-1 8Ψ+8Ψ/N, ZeRO-2 4Ψ+12Ψ/N, ZeRO-3 16Ψ/N);');
 console.log('pp/tp hold their stage / shard of params, grads and state; pipeline traffic is activations (B/m·T·C per micro-batch each way), TP traffic 4 all-reduces of B·T·C per layer.');

@@ -29,8 +29,9 @@ export interface ModelParallelOptimizerOptions {
   tiedPeer?: { rank: number; isFirst: boolean } | null;
   /**
    * ZeRO over the data-parallel group (DeepSpeed with Megatron's 3D layout): 1 keeps AdamW
-   * moments for this rank's 1/dp slice of the flat buffer of what it updates (gradients
-   * all-reduced), 2 also keeps only that slice of the reduced gradient (reduce-scattered).
+   * moments for this rank's 1/dp slice of the flat buffer of what it updates (the gradient is
+   * reduce-scattered into its region of a full flat buffer), 2 keeps only that slice of the
+   * reduced gradient.
    * 0 keeps the whole state on every replica. Default 0.
    */
   zeroStage?: 0 | 1 | 2;
@@ -47,7 +48,7 @@ interface DpShards {
   layout: FlatLayout;
   /** This dp rank's pieces of the flat buffer. */
   pieces: ShardPiece[];
-  /** Stage 1: the whole flat gradient (all-reduced); stage 2: null. */
+  /** Stage 1: the whole flat gradient buffer (the reduce-scatter writes this rank's region); stage 2: null. */
   flat: Float32Array | null;
   /** The reduced gradient of this rank's slice (a view of `flat` in stage 1). */
   shard: Float32Array;
@@ -63,9 +64,10 @@ interface DpShards {
  * the compute weights are the rounded masters, and an fp16 overflow on any rank skips the step
  * on every rank of the replica (data-parallel replicas see the same averaged gradients).
  * With `zeroStage` 1/2 and a data-parallel group (DeepSpeed's ZeRO in a 3D layout), what this
- * rank updates is laid out as one flat buffer cut into dp slices: the gradient is all-reduced
- * (1) or reduce-scattered (2) over dp, AdamW keeps moments for this dp rank's slice only, the
- * norm and found-inf are also summed over dp, and the updated slices are all-gathered.
+ * rank updates is laid out as one flat buffer cut into dp slices: the gradient is
+ * reduce-scattered over dp (stage 1 keeps the whole flat buffer, stage 2 only its slice), AdamW
+ * keeps moments for this dp rank's slice only, the norm and found-inf are also summed over dp,
+ * and the updated slices are all-gathered.
  */
 export class ModelParallelOptimizer {
   /** The shared optimizer step over the parameters this rank updates. */
@@ -130,8 +132,8 @@ export class ModelParallelOptimizer {
   /**
    * Copies the stage's gradients in, sums a split tied embedding between its two stages, and
    * averages over `dataParallel` (the tied sum first: the same arithmetic with or without ZeRO).
-   * With ZeRO the flat gradient of what this rank updates is all-reduced (stage 1) or
-   * reduce-scattered (stage 2) over the data-parallel group given at construction instead.
+   * With ZeRO the flat gradient of what this rank updates is reduce-scattered over the
+   * data-parallel group given at construction instead (this rank gets the mean of its slice).
    */
   async reduceGradients(dataParallel?: Communicator): Promise<void> {
     if (this.zero) return this.reduceSharded(this.zero);
@@ -247,8 +249,8 @@ export class ModelParallelOptimizer {
     const packed = z.flat ?? new Float32Array(z.layout.padded);
     packed.fill(0);
     z.layout.pack(z.members.map((i) => local[i]), packed);
-    if (z.stage === 1) await z.dp.allReduce(packed, 'mean');
-    else await z.dp.reduceScatter(packed, z.shard, 'mean');
+    // NOTE: both stages reduce-scatter (2(dp−1)/dp·Ψ per rank with the all-gather, as DDP); stage 1 keeps the whole flat buffer, its slice written in place.
+    await z.dp.reduceScatter(packed, z.shard, 'mean');
   }
 
   /** ZeRO: every dp rank's updated fp32 master slice all-gathered into the full masters. */
