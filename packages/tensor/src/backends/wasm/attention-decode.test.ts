@@ -75,6 +75,7 @@ describe('attentionDecode', () => {
     { batch: 1, heads: 12, kvHeads: 12, rows: 1, keys: 513, dim: 64, capacity: 1024 },
     { batch: 2, heads: 6, kvHeads: 2, rows: 3, keys: 37, dim: 7, capacity: 40 },
     { batch: 3, heads: 2, kvHeads: 1, rows: 8, keys: 8, dim: 4, capacity: 8 },
+    { batch: 4, heads: 12, kvHeads: 4, rows: 1, keys: 1400, dim: 64, capacity: 1500 }, // ≥ ATTENTION_DECODE_PARALLEL_MIN: split over threads
   ];
   test.each([1, 2])('matches float64 on strided caches in the wasm memory and on staged plain arrays (%i threads)', async (threads) => {
     await initWasmKernels({ threads });

@@ -47,8 +47,13 @@ export interface AttentionDecodeArgs {
   slopes: Float32Array | null;
 }
 
-/** Below this many multiply-adds (B·H·T·S·D) a call runs on the calling thread only. */
-export const ATTENTION_DECODE_PARALLEL_MIN = 1 << 18;
+/**
+ * Below this many multiply-adds (B·H·T·S·D) a call runs on the calling thread only: a one-sequence decode step
+ * (gpt2-124m: 12 heads × 64 up to S ≈ 5000) streams K/V from memory in well under a millisecond per layer, and a
+ * CPU profile of q8_0 decoding on the loaded 2-core machine showed the caller waiting ~10 ms per token for its
+ * worker's half (the other core busy with the GEMV workers) — more than the whole single-threaded kernel took.
+ */
+export const ATTENTION_DECODE_PARALLEL_MIN = 1 << 22;
 
 /** Most keys one call handles (the scores of a row live in the thread's scratch); more → use the tiled kernel. */
 export function attentionDecodeMaxKeys(): number {
