@@ -201,8 +201,9 @@ export function registerInferCommands(program: Command): void {
     .option('--host <h>', 'interface to listen on (default 127.0.0.1; 0.0.0.0 for all)')
     .option('--max-tokens <n>', 'largest max_tokens a request may ask (default 1024)', parsePositiveInt('--max-tokens'))
     .option('--concurrency <n>', 'requests generating at once (default 1)', parsePositiveInt('--concurrency'))
+    .option('--batch-size <n>', 'requests decoded together, one forward per step; new requests join a running batch (default 1)', parsePositiveInt('--batch-size'))
     .action(
-      action(async (flags: ModelFlags & { port?: number; host?: string; maxTokens?: number; concurrency?: number }, command: Command) => {
+      action(async (flags: ModelFlags & { port?: number; host?: string; maxTokens?: number; concurrency?: number; batchSize?: number }, command: Command) => {
         const global = command.optsWithGlobals() as GlobalOptions;
         const opened = await open(flags);
         const server = await serve({
@@ -211,6 +212,7 @@ export function registerInferCommands(program: Command): void {
           host: flags.host ?? '127.0.0.1',
           ...(flags.maxTokens === undefined ? {} : { maxTokens: flags.maxTokens }),
           ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+          ...(flags.batchSize === undefined ? {} : { batchSize: flags.batchSize }),
         });
         printResult(global, { event: 'listening', url: server.url, model: opened.id }, `serving ${opened.id} at ${server.url} (chat page at /, API at /v1) — Ctrl-C stops`);
         await new Promise<void>((resolve) => {
