@@ -1,4 +1,4 @@
-// GPTQ's inverse-Hessian factor: dampen H = 2XXᵀ/n, handle dead inputs, and return U upper with H⁻¹ = UᵀU (blocked, GEMMs in f32).
+// GPTQ's Hessian: its sums XᵀX, then the damped factor U upper with H⁻¹ = UᵀU, blocked with the O(n³) steps on the f32 GEMM.
 import { InferError } from '../errors.js';
 import { gemmF32 } from './internal/gemm-f32.js';
 
