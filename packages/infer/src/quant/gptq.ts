@@ -207,26 +207,14 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
     blocks.forEach((block, l) => {
       for (const [name, linear] of work.filter(([n]) => n.startsWith(`blocks.${l}.`))) {
         const h = new HessianSum(linear.inFeatures);
-        // The block runs only up to this layer: its input is all the Hessian needs.
-        forward(() => withInputHook(linear, (x) => {
-          h.add(x);
-          throw STOP;
-        }, () => {
-          for (const c of chunks) {
-            try {
-              scope(() => void block.forward(tensor(c.data, c.shape), { positionOffset: 0 }));
-            } catch (error) {
-              if (error !== STOP) throw error;
-            }
-          }
-        }), h);
+        forward(() => collectHessian(block, linear, chunks, h), h);
         quantizeWeight(name, `${name}.weight`, linear.weight.data() as Float32Array, linear.outFeatures, linear.inFeatures, h);
       }
       chunks = forward(() => chunks.map((c) => runBlock(block, c)));
     });
     if ((model.head || tiedGptq) && C % QK === 0) {
       const h = new HessianSum(C);
-      forward(() => { for (const c of chunks) scope(() => h.add(model.normF.forward(tensor(c.data, c.shape)))); }, h);
+      forward(() => chunks.forEach((c) => scope(() => h.add(model.normF.forward(tensor(c.data, c.shape))))), h);
       if (model.head) quantizeWeight('head', 'head.weight', model.head.weight.data() as Float32Array, model.head.outFeatures, C, h);
       else quantizeWeight('head', 'embed.weight', embedding, spec.vocabSize, C, h); // tied: the f32 embedding, GPTQ'd for the head
     }
@@ -238,6 +226,26 @@ export function gptqQuantize(model: DecoderLM, calibrationIds: ArrayLike<number>
 
 /** Thrown by an input hook to end a block's forward pass at the layer being calibrated. */
 const STOP = Symbol('gptq: layer input collected');
+
+/**
+ * Sums the Hessian of `linear`'s inputs over every chunk, running `block` only up to that layer: its
+ * input is all GPTQ needs, so the hook ends the pass there (a Linear is called once per block pass).
+ */
+function collectHessian(block: Block, linear: Linear, chunks: Chunk[], h: HessianSum): void {
+  const stop = (x: Tensor): void => {
+    h.add(x);
+    throw STOP;
+  };
+  withInputHook(linear, stop, () => {
+    for (const c of chunks) {
+      try {
+        scope(() => void block.forward(tensor(c.data, c.shape), { positionOffset: 0 }));
+      } catch (error) {
+        if (error !== STOP) throw error;
+      }
+    }
+  });
+}
 
 function runBlock(block: Block, c: Chunk): Chunk {
   return scope(() => ({ data: Float32Array.from(block.forward(tensor(c.data, c.shape), { positionOffset: 0 }).data() as Float32Array), shape: c.shape }));
