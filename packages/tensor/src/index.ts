@@ -47,6 +47,11 @@ export { KERNEL_NAMES, type KernelName, type KernelSignatures, type AttentionKer
 export { setCpuGemm, getCpuGemm, sgemmJs, type SgemmParams, type Sgemm } from './backends/cpu/index.js';
 export { useWasmKernels, useJsKernels, setCpuThreads, type UseWasmOptions } from './backends/cpu/index.js';
 
+// Advanced: WebAssembly threads (a synchronous worker pool over a module's job function in shared memory)
+export {
+  WasmJobPool, WASM_JOB_POOL_MAX_WORKERS, type WasmJobPoolOptions, type WasmJobFailure,
+} from './backends/wasm/job-pool.js';
+
 // The gpu backend (gpu.js; loaded only when registered): registerGpuBackend() then setBackend('gpu')
 export { registerGpuBackend, gpuInfo, ensureDisplay, type GpuRuntimeOptions, type GpuRuntimeInfo, type GpuMode, type DisplayHandle, type EnsureDisplayOptions } from './backends/gpu/index.js';
 

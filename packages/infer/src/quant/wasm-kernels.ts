@@ -1,8 +1,8 @@
 // Runs quantizedMatmul on the WebAssembly SIMD kernels over worker threads: weights packed once into shared wasm memory, activations quantized per call.
 import { availableParallelism } from 'node:os';
+import { WasmJobPool, WASM_JOB_POOL_MAX_WORKERS, type WasmJobFailure } from '@lmkit/tensor';
 import { InferError } from '../errors.js';
 import { QK, type QuantizedMatrix } from './formats.js';
-import { QuantWorkerPool, MAX_QUANT_WORKERS } from './internal/quant-worker-pool.js';
 import { QKERNELS_WASM_BASE64 } from './wasm/qkernels.wasm.js';
 
 interface Exports {
@@ -29,8 +29,8 @@ interface Packed {
 class QuantRuntime {
   readonly memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true });
   readonly exports: Exports;
-  readonly pool: QuantWorkerPool;
-  threads = Math.min(availableParallelism(), MAX_QUANT_WORKERS + 1);
+  readonly pool: WasmJobPool;
+  threads = Math.min(availableParallelism(), WASM_JOB_POOL_MAX_WORKERS + 1);
   readonly jobs: number;
   private top: number;
   private scratch = { ptr: 0, bytes: 0 };
@@ -45,8 +45,8 @@ class QuantRuntime {
     this.exports = instance.exports as unknown as Exports;
     this.top = align(Number(this.exports.__heap_base.value), 64);
     this.jobs = this.alloc(JOB_INTS * 4);
-    this.pool = new QuantWorkerPool(module, this.memory);
-    this.pool.grow(this.threads - 1);
+    this.pool = new WasmJobPool({ module, memory: this.memory, jobExport: 'run_job', createError: workerError });
+    growInBackground(this.pool, this.threads - 1);
   }
 
   private alloc(bytes: number): number {
@@ -138,6 +138,18 @@ class QuantRuntime {
 
 let runtime: QuantRuntime | null | undefined;
 
+/** The error a trapped worker job surfaces as (a worker that fails to start only lowers threadsReady). */
+function workerError(failure: WasmJobFailure): Error {
+  return new InferError('INFER_KERNEL_WORKER_FAILED', `quantized kernel worker failed: ${failure.message}`, {
+    hint: 'a trap means an access outside the shared memory; set the quantized kernels to 1 thread to see it on the calling thread',
+  });
+}
+
+/** Starts workers without waiting: calls use the threads ready so far; a worker that fails to start is visible in quantKernelInfo. */
+function growInBackground(pool: WasmJobPool, workers: number): void {
+  pool.grow(workers).catch(() => undefined);
+}
+
 function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
@@ -171,8 +183,8 @@ export function setQuantThreads(threads: number): void {
   }
   const rt = getRuntime();
   if (!rt) return;
-  rt.threads = Math.min(threads, MAX_QUANT_WORKERS + 1);
-  rt.pool.grow(rt.threads - 1);
+  rt.threads = Math.min(threads, WASM_JOB_POOL_MAX_WORKERS + 1);
+  growInBackground(rt.pool, rt.threads - 1);
 }
 
 /** Stops the quantized kernels' worker threads (tests; a later call runs single-threaded until setQuantThreads starts new ones). */

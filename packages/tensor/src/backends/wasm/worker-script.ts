@@ -1,4 +1,4 @@
-// The source of a kernel worker thread: instantiate the module over the shared memory, then run jobs posted through a control block.
+// The source of a job-pool worker thread: instantiate the module over the shared memory, then run jobs posted through a control block.
 
 /** Index of the count of jobs still running in the control Int32Array. */
 export const CTL_PENDING = 0;
@@ -19,11 +19,12 @@ export const CTL_LENGTH = CTL_READY + MAX_WORKERS;
 export const SPIN = 20000;
 
 /**
- * Worker source, run with `new Worker(source, { eval: true, workerData })`. It is a string (not
- * a separate file) so that the same code works from TypeScript sources, tests and the bundled dist.
- * workerData: { module, memory, ctl, index }.
+ * Worker source, run with `new Worker(source, { eval: true, workerData })`, calling the module's
+ * export `jobExport` on each job. It is a string (not a separate file) so that the same code works
+ * from TypeScript sources, tests and the bundled dist. workerData: { module, memory, ctl, index }.
  */
-export const WORKER_SOURCE = `
+export function workerSource(jobExport: string): string {
+  return `
 'use strict';
 (function main() {
 const { workerData, parentPort } = require('node:worker_threads');
@@ -31,7 +32,8 @@ const { module, memory, ctl, index } = workerData;
 const PENDING = ${CTL_PENDING}, ERRORS = ${CTL_ERRORS}, WORKER_JOBS = ${CTL_WORKER_JOBS}, SLOT = ${CTL_SLOTS} + index, READY = ${CTL_READY} + index;
 let run;
 try {
-  run = new WebAssembly.Instance(module, { env: { memory } }).exports.run_job;
+  run = new WebAssembly.Instance(module, { env: { memory } }).exports[${JSON.stringify(jobExport)}];
+  if (typeof run !== 'function') throw new Error('the module exports no function ' + ${JSON.stringify(JSON.stringify(jobExport))});
 } catch (error) {
   parentPort.postMessage({ type: 'error', message: String(error && error.stack || error) });
   return;
@@ -60,3 +62,4 @@ for (;;) {
 }
 })();
 `;
+}
