@@ -95,6 +95,18 @@ describe('parallel checkpoints resume exactly', () => {
     expect(resumed.losses.slice(3).every(Number.isFinite)).toBe(true);
   });
 
+  it('dp=2 reports the global batch loss: one worker\'s loss on the whole batch, on every rank', async () => {
+    const ref = await single(fresh(), 3, 'fp32');
+    for (const specText of ['dp=2', 'dp=2,zero=2']) {
+      const ranks = await parallel(specText, { steps: 3 });
+      for (const rank of ranks) {
+        expect(Math.abs(rank.losses[0] - ref.losses[0])).toBeLessThan(1e-6); // same weights, same batch
+        rank.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i])).toBeLessThan(1e-5)); // later steps: masters differ by ~1e-7
+      }
+      expect(ranks[1].losses).toEqual(ranks[0].losses);
+    }
+  });
+
   it('refuses a checkpoint of another precision, naming the field', async () => {
     const out = fresh();
     await parallel('dp=2', { steps: 2, outDir: out });

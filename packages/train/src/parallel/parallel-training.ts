@@ -121,7 +121,7 @@ export interface ParallelTrainingOptions extends StrategyOptions {
 export interface ParallelStepRecord {
   /** Global step number (continuing a resumed run). */
   step: number;
-  /** This rank's loss. */
+  /** The global batch's loss: the target-weighted mean over data-parallel replicas (the single-worker trainer's loss for the same batch). */
   loss: number;
   /** Learning rate of the step. */
   lr: number;
@@ -145,7 +145,7 @@ export interface ParallelTrainingResult {
   startStep: number;
   /** True when the time budget ended the run (on every rank after the same step). */
   stoppedByTime: boolean;
-  /** Last loss (this rank's view; DP ranks see their own micro-batch). */
+  /** Last step's global loss (the mean over every data-parallel replica's targets; the same on every rank). */
   loss: number;
   /** Global tokens per second over all steps after the first (warm-up). */
   tokensPerSecond: number;
@@ -274,17 +274,19 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
     const t0 = performance.now();
     const lr = schedule.at(step);
     const global = objective.makeBatch(sampler.next(B), B, T, rng);
-    const res = await strategy.step([rowsOf(global, dpRank * localB, (dpRank + 1) * localB)], lr);
+    const mine = rowsOf(global, dpRank * localB, (dpRank + 1) * localB);
+    const res = await strategy.step([mine], lr);
     step += 1;
     tokens += B * T;
-    lastLoss = res.loss;
+    const loss = spec.dp > 1 ? await globalLoss(comm, res.loss, mine.targetCount) : res.loss;
+    lastLoss = loss;
     lastScale = res.lossScale;
     const dt = (performance.now() - t0) / 1000;
     if (step - startStep > 1 || options.steps - startStep === 1) {
       timed += dt;
       timedSteps++;
     }
-    options.onStep?.({ step, loss: res.loss, lr, tokensPerSecond: (B * T) / dt, bytesSent: comm.bytesSent(), gradNorm: res.gradNorm, ...(res.skipped ? { skipped: true } : {}), ...(res.lossScale !== undefined ? { lossScale: res.lossScale } : {}) });
+    options.onStep?.({ step, loss, lr, tokensPerSecond: (B * T) / dt, bytesSent: comm.bytesSent(), gradNorm: res.gradNorm, ...(res.skipped ? { skipped: true } : {}), ...(res.lossScale !== undefined ? { lossScale: res.lossScale } : {}) });
     const last = step >= totalSteps();
     if (await timeVerdict() && !last) {
       stoppedByTime = true;
@@ -301,6 +303,17 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
     steps: step, startStep, stoppedByTime, loss: lastLoss, tokensPerSecond: timedSteps > 0 ? (B * T * timedSteps) / timed : NaN, memory, bytesPerStep, parameters,
     ...(ckptDir ? { checkpointDir: ckptDir } : {}), ...(lastScale !== undefined ? { lossScale: lastScale } : {}),
   };
+}
+
+/**
+ * The global batch's mean loss from each rank's micro-batch mean `loss` over `targets` targets:
+ * one 16-byte all-reduce of [loss·targets, targets] over every rank. The model-parallel ranks of
+ * a replica all report that replica's loss, so each replica counts pp·tp times in both sums.
+ */
+async function globalLoss(comm: Communicator, loss: number, targets: number): Promise<number> {
+  const sums = new Float64Array([targets > 0 ? loss * targets : 0, targets]);
+  await comm.allReduce(sums, 'sum');
+  return sums[1] > 0 ? sums[0] / sums[1] : loss;
 }
 
 /** Rows [from, to) of a batch. */
