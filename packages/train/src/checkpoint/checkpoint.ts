@@ -41,8 +41,10 @@ export interface TrainerState {
   sampler: SamplerState;
   /** RNG that drives the objective's corruption (MLM/span). */
   objectiveRng: RngState;
-  /** RNG state inside the model (dropout), if it has one. */
+  /** RNG state inside the model (dropout), if it has one; for a parallel run, rank 0's. */
   modelRng?: unknown;
+  /** Parallel runs: every rank's model RNG state by global rank (data-parallel replicas draw different dropout masks); a resume on the same world size restores each rank's stream. */
+  modelRngs?: unknown[];
   /** Best validation loss so far. */
   bestValLoss?: number;
   /** Last training loss. */

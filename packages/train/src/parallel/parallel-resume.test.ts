@@ -95,6 +95,31 @@ describe('parallel checkpoints resume exactly', () => {
     expect(resumed.losses.slice(3).every(Number.isFinite)).toBe(true);
   });
 
+  it('with dropout, dp=2 ZeRO-1 (the dp strategy that runs dropout): 3 steps + resume for 3 equal 6 steps bit for bit; the replicas draw different masks', async () => {
+    const DROP = { resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1 };
+    const run = (steps: number, outDir?: string, resume = false): Promise<RankOut[]> => runInProcess(2, async (comm) => {
+      const losses: number[] = [];
+      // NOTE: both ranks build the same model with the same seed, as the CLI does: the replicas' dropout streams must still differ.
+      const res = await runParallelTraining({
+        comm, spec: parseParallelSpec('dp=2,zero=1'), model: smallGpt(7, DROP), dataset, objective: causalLm(), batchSize: 4, seqLen: 16, schedule: { maxLr: LR, totalSteps: 6 },
+        steps, ...(outDir ? { outDir, resume } : {}), onStep: (s) => losses.push(s.loss),
+      });
+      return { steps: res.steps, losses, params: res.parameters, stoppedByTime: res.stoppedByTime };
+    });
+    const whole = await run(6);
+    const out = fresh();
+    const first = await run(3, out);
+    const ck = await loadCheckpoint(join(out, 'checkpoint'));
+    expect(ck.state.modelRngs).toHaveLength(2);
+    expect(ck.state.modelRngs![1]).not.toEqual(ck.state.modelRngs![0]);
+    expect(ck.state.modelRng).toEqual(ck.state.modelRngs![0]);
+    const second = await run(6, out, true);
+    for (const [r, rank] of second.entries()) {
+      expect([...first[r].losses, ...rank.losses]).toEqual(whole[r].losses);
+      expect(maxAbsDiff(rank.params, whole[r].params)).toBe(0);
+    }
+  });
+
   it('dp=2 reports the global batch loss: one worker\'s loss on the whole batch, on every rank', async () => {
     const ref = await single(fresh(), 3, 'fp32');
     for (const specText of ['dp=2', 'dp=2,zero=2']) {

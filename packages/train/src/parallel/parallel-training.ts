@@ -1,6 +1,7 @@
 // Runs one rank of a parallel training job: builds the strategy from a ParallelSpec, feeds it its data, and reports throughput, memory and traffic.
 import { join } from 'node:path';
 import type { DecoderLM } from '@lmkit/model';
+import { createRng, type RngState } from '@lmkit/tensor';
 import { loadCheckpoint, type TrainerState } from '../checkpoint/checkpoint.js';
 import { checkResume } from '../checkpoint/run-compat.js';
 import type { TokenDataset } from '../data/token-dataset.js';
@@ -200,6 +201,8 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
   if (options.resume && !fullState) {
     throw new TrainError('TRAIN_BAD_CONFIG', `the ${strategy.name} strategy (pp=${spec.pp}, tp=${spec.tp}) cannot load a checkpoint's optimizer state yet`, { hint: 'train from scratch, or use dp with any ZeRO stage', details: { field: 'resume' } });
   }
+  // NOTE: dropout: replica 0 keeps the model's stream (dp=1 draws what one worker draws); replica d > 0 gets its own seeded stream.
+  if (dpRank > 0) options.model.rng.setState(createRng(dropoutSeed(seed, dpRank)).state());
   const runInfo = { objective: objective.name, precision, batchSize: B, seqLen: T, gradAccumSteps: 1, steps: options.steps, seed, parallel: { dp: spec.dp, pp: spec.pp, tp: spec.tp, zero: spec.zero } };
   let schedule = createSchedule({ ...options.schedule, totalSteps: options.schedule?.totalSteps ?? options.steps });
   let step = 0;
@@ -212,6 +215,9 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
       if (!(error instanceof TrainError)) throw error;
       throw new TrainError(error.code as `TRAIN_${string}`, `${ck.dir}: ${error.message}`, { ...(error.hint ? { hint: error.hint } : {}), details: { ...error.details, dir: ck.dir }, cause: error });
     });
+    const rngs = ck.state.modelRngs;
+    if (rngs?.length === comm.worldSize) options.model.rng.setState(rngs[comm.rank] as RngState);
+    else if (ck.state.modelRng !== undefined && dpRank === 0) options.model.rng.setState(ck.state.modelRng as RngState); // NOTE: another layout: replica 0 continues the saved stream
     sampler.loadState(ck.state.sampler);
     rng = SeededRng.fromState(ck.state.objectiveRng);
     step = ck.state.step;
@@ -236,10 +242,11 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
       return;
     }
     const full = await strategy.exportState!();
+    const modelRngs = await gatherRngStates(comm, options.model.rng.state());
     if (comm.rank === 0) {
       const state: TrainerState = {
         format: 'lmkit-trainer-state', version: 1, step, tokens, elapsedSeconds: elapsedBefore + (performance.now() - started) / 1000,
-        schedule: schedule.options, sampler: sampler.state(), objectiveRng: rng.state(), run: runInfo,
+        schedule: schedule.options, sampler: sampler.state(), objectiveRng: rng.state(), modelRng: modelRngs[0], modelRngs, run: runInfo,
         ...(full.scaler ? { scaler: full.scaler } : {}),
         ...(Number.isFinite(lastLoss) ? { lastLoss } : {}),
       };
@@ -314,6 +321,19 @@ async function globalLoss(comm: Communicator, loss: number, targets: number): Pr
   const sums = new Float64Array([targets > 0 ? loss * targets : 0, targets]);
   await comm.allReduce(sums, 'sum');
   return sums[1] > 0 ? sums[0] / sums[1] : loss;
+}
+
+/** The dropout seed of data-parallel replica `dpRank` > 0 of a run seeded `seed`. */
+function dropoutSeed(seed: number, dpRank: number): number {
+  return (seed ^ Math.imul(dpRank, 0x9e3779b1)) >>> 0;
+}
+
+/** Every rank's model RNG state by global rank: one all-reduce in which each rank fills its own four words. */
+async function gatherRngStates(comm: Communicator, mine: RngState): Promise<RngState[]> {
+  const words = new Float64Array(4 * comm.worldSize);
+  words.set(mine.s, 4 * comm.rank);
+  await comm.allReduce(words, 'sum');
+  return Array.from({ length: comm.worldSize }, (_, r) => ({ s: [words[4 * r], words[4 * r + 1], words[4 * r + 2], words[4 * r + 3]] }));
 }
 
 /** Rows [from, to) of a batch. */
