@@ -1,7 +1,7 @@
 // `lmkit train --parallel` through the built CLI (worker threads need built JavaScript): dp=2 with ZeRO-2
 // on threads, and tp=2 over tcp under `lmkit launch`; both leave a checkpoint that `lmkit generate` loads;
-// fp16 with --resume (parallel → parallel → one worker), --minutes, ZeRO-1 with pp, and the flags pp/tp refuse.
-import { spawnSync } from 'node:child_process';
+// fp16 with --resume (parallel → parallel → one worker), --minutes, Ctrl-C, ZeRO-1 with pp, and the flags pp/tp refuse.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,30 @@ describe.skipIf(!existsSync(bin) && !process.env.CI)(`lmkit train --parallel (bu
     expect(summary.stoppedByTime).toBe(true);
     expect(summary.steps).toBeLessThan(1000);
     expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).step).toBe(summary.steps);
+  });
+  it('Ctrl-C on a dp=2 threads run stops both ranks after the same step, checkpoints it (exit 130), and the run resumes', async () => {
+    const out = join(dir, 'sigint');
+    const flags = ['--data', data, '--out', out, '--config', config, '--parallel', 'dp=2', '--zero', '1'];
+    const child = spawn(process.execPath, [bin, '--json', 'train', ...flags, '--steps', '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && stderr.includes('Ctrl-C stops after the current step')) sent = child.kill('SIGINT'); // NOTE: once (a second Ctrl-C quits at once); the handler is installed before this line
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(130);
+    const summary = JSON.parse(stdout) as { steps: number; interrupted: boolean; wroteCheckpoint: boolean };
+    expect(summary).toMatchObject({ interrupted: true, wroteCheckpoint: true });
+    expect(summary.steps).toBeGreaterThanOrEqual(1);
+    expect(summary.steps).toBeLessThan(100000);
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'trainer_state.json'), 'utf8')).step).toBe(summary.steps);
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(summary.steps);
+    const resumed = lmkit('--json', 'train', ...flags, '--steps', String(summary.steps + 1), '--resume');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ startStep: summary.steps, steps: summary.steps + 1, interrupted: false });
   });
   it('--minutes bounds tensor parallelism; --precision and --resume work with tp and pp', () => {
     const t = lmkit('--json', 'train', '--data', data, '--out', join(dir, 'tp-minutes'), '--config', config, '--steps', '1000', '--minutes', '0.001', '--parallel', 'tp=2');

@@ -35,6 +35,8 @@ export interface ParallelRunSummary {
   startStep: number;
   /** True when --minutes ended the run. */
   stoppedByTime: boolean;
+  /** True when Ctrl-C (SIGINT) ended the run: every rank stopped after the same step and the checkpoint was written. */
+  interrupted: boolean;
   loss: number;
   tokensPerSecond: number;
   bytesPerStep: number;
@@ -121,34 +123,50 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
   let worldSize = worldSizeOf(spec);
   let records: StepRecord[];
   let parameters: Map<string, Float32Array> | undefined;
-  let result: { tokensPerSecond: number; bytesPerStep: number; memory: MemoryReport; startStep: number; stoppedByTime: boolean };
-  if (backend === 'threads') {
-    const ranks = await runParallelThreads({ spec, modelConfig: config, dataDir, ...common }).catch((error: unknown) => refusal(error, spec, precision));
-    const r0 = ranks.find((r) => r.rank === 0)!;
-    // NOTE: each replica sees its own micro-batch; the mean over ranks is the global batch's loss.
-    records = r0.records.map((rec, i) => ({ ...rec, loss: ranks.reduce((sum, r) => sum + (r.records[i]?.loss ?? NaN), 0) / ranks.length }));
-    parameters = r0.parameters;
-    result = r0;
-  } else {
-    const comm = await tcpCommunicator(resolveDistEnv());
-    rank = comm.rank;
-    worldSize = comm.worldSize;
-    if (worldSize !== worldSizeOf(spec)) {
-      await comm.close();
-      throw new UsageError(`--parallel ${flags.parallel} needs ${worldSizeOf(spec)} processes, but WORLD_SIZE is ${worldSize}`, `run it with lmkit launch --nproc ${worldSizeOf(spec)} -- lmkit train ...`);
+  let result: { tokensPerSecond: number; bytesPerStep: number; memory: MemoryReport; startStep: number; stoppedByTime: boolean; interrupted: boolean };
+  // NOTE: Ctrl-C as in the single-worker `lmkit train`: rank 0 stops every rank after the current step, the checkpoint is written, exit code 130.
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nlmkit: stopping every rank after this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    if (backend === 'threads') {
+      process.stderr.write(`lmkit: training on ${worldSize} worker threads (dp=${spec.dp}, pp=${spec.pp}, tp=${spec.tp}); Ctrl-C stops after the current step and writes a checkpoint\n`);
+      const ranks = await runParallelThreads({ spec, modelConfig: config, dataDir, ...common, signal: controller.signal }).catch((error: unknown) => refusal(error, spec, precision));
+      const r0 = ranks.find((r) => r.rank === 0)!;
+      records = r0.records; // NOTE: every rank reports the global batch's loss
+      parameters = r0.parameters;
+      result = r0;
+    } else {
+      ({ records, parameters, result, rank, worldSize } = await trainTcp());
     }
-    records = [];
-    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, onStep: (r) => records.push(r) }).catch(async (error: unknown) => {
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.interrupted) {
+    process.exitCode = 130;
+    if (rank === 0) process.stderr.write(`lmkit: interrupted at step ${result.startStep + records.length}; resume with --resume\n`);
+  }
+  async function trainTcp() {
+    const comm = await tcpCommunicator(resolveDistEnv());
+    if (comm.worldSize !== worldSizeOf(spec)) {
+      await comm.close();
+      throw new UsageError(`--parallel ${flags.parallel} needs ${worldSizeOf(spec)} processes, but WORLD_SIZE is ${comm.worldSize}`, `run it with lmkit launch --nproc ${worldSizeOf(spec)} -- lmkit train ...`);
+    }
+    const steps: StepRecord[] = [];
+    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, signal: controller.signal, onStep: (r) => steps.push(r) }).catch(async (error: unknown) => {
       await comm.close();
       return refusal(error, spec, precision);
     });
     await comm.close();
-    parameters = trained.parameters;
-    result = trained;
+    return { records: steps, parameters: trained.parameters as Map<string, Float32Array> | undefined, result: trained, rank: comm.rank, worldSize: comm.worldSize };
   }
 
   const summary: ParallelRunSummary = {
-    spec, backend, precision, rank, worldSize, steps: result.startStep + records.length, startStep: result.startStep, stoppedByTime: result.stoppedByTime,
+    spec, backend, precision, rank, worldSize, steps: result.startStep + records.length, startStep: result.startStep, stoppedByTime: result.stoppedByTime, interrupted: result.interrupted,
     loss: records.at(-1)?.loss ?? NaN, tokensPerSecond: result.tokensPerSecond, bytesPerStep: result.bytesPerStep, memoryBytes: result.memory.total, wroteCheckpoint: false,
   };
   if (rank !== 0 || !parameters) return summary;
@@ -173,7 +191,7 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
     metrics: [...log.all],
     summary: {
       parallel: split, backend, ranks: worldSize, precision, steps: summary.steps, ...(result.startStep > 0 ? { 'resumed from step': result.startStep } : {}),
-      ...(result.stoppedByTime ? { 'stopped by': `--minutes ${flags.minutes}` } : {}),
+      ...(result.stoppedByTime ? { 'stopped by': `--minutes ${flags.minutes}` } : {}), ...(result.interrupted ? { 'stopped by': 'Ctrl-C' } : {}),
       'tokens/s': Math.round(result.tokensPerSecond), 'bytes sent per step (rank 0)': Math.round(result.bytesPerStep), data: `${dataDir} (${dataset.totalTokens} tokens)`,
     },
   }));

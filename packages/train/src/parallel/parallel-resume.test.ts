@@ -151,6 +151,25 @@ describe('resume from a checkpoint of another model', () => {
   });
 });
 
+describe('stop signal across ranks', () => {
+  it('rank 0\'s aborted signal stops every rank after the same step with a checkpoint, and the run resumes from there', async () => {
+    const out = fresh();
+    const spec = parseParallelSpec('dp=2,zero=2');
+    const ranks = await runInProcess(2, async (comm, r) => {
+      const stop = new AbortController();
+      const res = await runParallelTraining({
+        comm, spec, model: smallGpt(7 + r), dataset, objective: causalLm(), batchSize: 4, seqLen: 16, steps: 50, outDir: out, signal: stop.signal,
+        onStep: (s) => { if (r === 0 && s.step === 2) stop.abort(); }, // NOTE: only rank 0 is told; rank 1 follows its verdict
+      });
+      return { steps: res.steps, interrupted: res.interrupted, stoppedByTime: res.stoppedByTime };
+    });
+    expect(ranks).toEqual([{ steps: 2, interrupted: true, stoppedByTime: false }, { steps: 2, interrupted: true, stoppedByTime: false }]);
+    expect((await loadCheckpoint(join(out, 'checkpoint'))).state.step).toBe(2);
+    const more = await parallel('dp=2,zero=2', { steps: 4, outDir: out, resume: true, schedule: { maxLr: LR, totalSteps: 50 } });
+    expect(more.map((m) => m.steps)).toEqual([4, 4]);
+  });
+});
+
 describe('time budget across ranks', () => {
   it('rank 0 decides: ranks told different budgets stop after the same step, checkpoint it, and the run resumes from there', async () => {
     const out = fresh();

@@ -5,17 +5,16 @@ import { createModel, type DecoderLM, type ModelConfig } from '@lmkit/model';
 import { openTokenDataset } from '../data/token-dataset.js';
 import { TrainError } from '../errors.js';
 import { causalLm } from '../objectives/causal-lm.js';
-import type { AdamWOptions } from '../optim/adamw.js';
-import type { LossScalerOptions } from '../precision/loss-scaler.js';
-import type { ScheduleOptions } from '../schedule/lr-schedule.js';
-import type { Precision } from '../trainer.js';
 import { joinThreadGroup, spawnThreads } from './comm/threads.js';
 import { CommError } from './communicator.js';
 import { parseParallelSpec, worldSizeOf, type ParallelSpec } from './parallel-spec.js';
-import { runParallelTraining, type ParallelStepRecord, type ParallelTrainingResult } from './parallel-training.js';
+import { runParallelTraining, type ParallelStepRecord, type ParallelTrainingOptions, type ParallelTrainingResult } from './parallel-training.js';
 
-/** Options for {@link runParallelThreads}; plain data, since each worker thread receives a copy. */
-export interface ParallelThreadsOptions {
+/** The {@link ParallelTrainingOptions} the threads backend hands to every rank unchanged. */
+type PassedOptions = 'batchSize' | 'seqLen' | 'schedule' | 'optimizer' | 'gradClip' | 'precision' | 'lossScaler' | 'outDir' | 'resume' | 'checkpointEvery' | 'timeBudgetSeconds';
+
+/** Options for {@link runParallelThreads}; plain data but `signal`, since each worker thread receives a copy. */
+export interface ParallelThreadsOptions extends Pick<ParallelTrainingOptions, PassedOptions> {
   /** The split, as text ('dp=2') or parsed. Required. */
   spec: string | ParallelSpec;
   /** Model config (Hugging Face fields); each rank builds it, rank 0's weights are broadcast. Required. */
@@ -24,33 +23,16 @@ export interface ParallelThreadsOptions {
   dataDir: string;
   /** Optimizer steps. Required. */
   steps: number;
-  /** Global batch size. Default 8. */
-  batchSize?: number;
-  /** Sequence length. Default 128. */
-  seqLen?: number;
-  /** LR schedule. Default cosine, maxLr 3e-4. */
-  schedule?: Partial<ScheduleOptions>;
-  /** AdamW hyperparameters. */
-  optimizer?: AdamWOptions;
-  /** Gradient clip; 0 disables. Default 1.0. */
-  gradClip?: number;
   /** Model init and data seed. Default 1337. */
   seed?: number;
   /** A rank waiting longer than this for a peer fails. Default 120 000 ms. */
   timeoutMs?: number;
-  /** 'fp32', 'bf16' or 'fp16' (dp and ZeRO only). Default 'fp32'. */
-  precision?: Precision;
-  /** Loss scaler settings (fp16 only). Default GradScaler's. */
-  lossScaler?: LossScalerOptions;
-  /** Rank 0 writes `outDir/checkpoint` here (see runParallelTraining). */
-  outDir?: string;
-  /** Continue from `outDir/checkpoint`. Default false. */
-  resume?: boolean;
-  /** Also checkpoint every this many steps; 0 = only at the end. Default 0. */
-  checkpointEvery?: number;
-  /** Stop every rank after the same step once about this many seconds have passed. */
-  timeBudgetSeconds?: number;
+  /** Stop every rank after the same step and write the checkpoint (Ctrl-C); the results say `interrupted`. Default none. */
+  signal?: AbortSignal;
 }
+
+/** What a worker receives: the options less the signal, which becomes a shared flag each rank reads after every step. */
+type WorkerData = Omit<ParallelThreadsOptions, 'signal' | 'timeoutMs' | 'spec'> & { spec: ParallelSpec; stopFlag: Int32Array };
 
 /** What each rank hands back: its per-step losses and records (the parameters only from rank 0, to keep copies down). */
 export type ThreadRankResult = Omit<ParallelTrainingResult, 'parameters'> & { rank: number; losses: number[]; records: ParallelStepRecord[]; parameters?: Map<string, Float32Array> };
@@ -74,7 +56,15 @@ export async function runParallelThreads(options: ParallelThreadsOptions): Promi
   // NOTE: an error is rethrown uncaught so the worker's 'error' event carries it (code, hint and details survive the copy).
   const source = `import(${JSON.stringify(here)}).then((m) => m.threadRankMain()).catch((e) => { throw e; });`;
   const entry = new URL(`data:text/javascript,${encodeURIComponent(source)}`);
-  return spawnThreads<ThreadRankResult>(entry, worldSizeOf(spec), { data: { ...options, spec }, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) }).catch((error: unknown) => {
+  const { signal, timeoutMs, ...passed } = options;
+  // NOTE: an AbortSignal cannot cross into a worker: its abort sets a shared flag that each rank turns into its own signal.
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  const onAbort = (): void => void Atomics.store(stopFlag, 0, 1);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const data: WorkerData = { ...passed, spec, stopFlag };
+  const ranks = spawnThreads<ThreadRankResult>(entry, worldSizeOf(spec), { data, ...(timeoutMs ? { timeoutMs } : {}) });
+  return ranks.finally(() => signal?.removeEventListener('abort', onAbort)).catch((error: unknown) => {
     const e = error as Partial<LmkitError> & Error;
     // A worker's TrainError arrives as a plain Error with its fields: give it back its class.
     if (!(e instanceof LmkitError) && typeof e.code === 'string' && e.code.startsWith('TRAIN_')) {
@@ -87,18 +77,17 @@ export async function runParallelThreads(options: ParallelThreadsOptions): Promi
 /** Worker-thread side of {@link runParallelThreads} (exported so the worker can find it; not for direct use). */
 export async function threadRankMain(): Promise<void> {
   if (isMainThread) throw new CommError('TRAIN_COMM_BAD_ARGS', 'threadRankMain() runs inside a worker started by runParallelThreads()');
-  const { comm, rank, data, finish } = joinThreadGroup<ParallelThreadsOptions & { spec: ParallelSpec }>();
+  const { comm, rank, data, finish } = joinThreadGroup<WorkerData>();
+  const { spec, modelConfig, dataDir, stopFlag, ...passed } = data;
   const records: ParallelStepRecord[] = [];
-  const model = createModel(data.modelConfig, { seed: data.seed ?? 1337 }) as DecoderLM;
+  const stop = new AbortController();
+  const model = createModel(modelConfig, { seed: data.seed ?? 1337 }) as DecoderLM;
   const result = await runParallelTraining({
-    comm, spec: data.spec, model, dataset: await openTokenDataset(data.dataDir), objective: causalLm(), steps: data.steps,
-    ...(data.batchSize ? { batchSize: data.batchSize } : {}), ...(data.seqLen ? { seqLen: data.seqLen } : {}),
-    ...(data.schedule ? { schedule: data.schedule } : {}), ...(data.optimizer ? { optimizer: data.optimizer } : {}),
-    ...(data.gradClip !== undefined ? { gradClip: data.gradClip } : {}), ...(data.seed !== undefined ? { seed: data.seed } : {}),
-    ...(data.precision ? { precision: data.precision } : {}), ...(data.lossScaler ? { lossScaler: data.lossScaler } : {}),
-    ...(data.outDir ? { outDir: data.outDir } : {}), ...(data.resume ? { resume: true } : {}),
-    ...(data.checkpointEvery ? { checkpointEvery: data.checkpointEvery } : {}), ...(data.timeBudgetSeconds ? { timeBudgetSeconds: data.timeBudgetSeconds } : {}),
-    onStep: (r) => records.push(r),
+    ...passed, comm, spec, model, dataset: await openTokenDataset(dataDir), objective: causalLm(), signal: stop.signal,
+    onStep: (r) => {
+      records.push(r);
+      if (Atomics.load(stopFlag, 0) !== 0) stop.abort(); // NOTE: read right before rank 0's stop verdict for this step
+    },
   });
   const { parameters, ...rest } = result;
   finish({ ...rest, rank, losses: records.map((r) => r.loss), records, ...(rank === 0 ? { parameters } : {}) });

@@ -114,6 +114,8 @@ export interface ParallelTrainingOptions extends StrategyOptions {
   checkpointEvery?: number;
   /** Stop after about this many seconds: rank 0 decides after each step and broadcasts it, so every rank stops after the same step (every rank must set it; rank 0's value counts); the schedule is fitted to the steps that fit, as `train()` does. */
   timeBudgetSeconds?: number;
+  /** Stop early (Ctrl-C): rank 0 checks it after each step and broadcasts the verdict with the time budget's, so every rank stops after the same step and the checkpoint is written; rank 0's signal counts. Default none. */
+  signal?: AbortSignal;
   /** Called after every step on every rank. */
   onStep?: (record: ParallelStepRecord) => void;
 }
@@ -146,6 +148,8 @@ export interface ParallelTrainingResult {
   startStep: number;
   /** True when the time budget ended the run (on every rank after the same step). */
   stoppedByTime: boolean;
+  /** True when rank 0's `signal` ended the run (on every rank after the same step). */
+  interrupted: boolean;
   /** Last step's global loss (the mean over every data-parallel replica's targets; the same on every rank). */
   loss: number;
   /** Global tokens per second over all steps after the first (warm-up). */
@@ -254,29 +258,30 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
     }
     await comm.barrier(); // NOTE: no rank returns before the checkpoint is on disk
   };
-  /** Rank 0's verdict after a step, broadcast: [stop now, fitted total steps or 0]. */
-  const timeVerdict = async (): Promise<boolean> => {
+  /** Rank 0's verdict after a step, broadcast: [stop now (1 time budget, 2 signal), fitted total steps or 0]. */
+  const stopVerdict = async (): Promise<number> => {
     const budget = options.timeBudgetSeconds;
-    if (!budget) return false;
+    if (!budget && !options.signal) return 0;
     const verdict = new Float64Array(2);
     if (comm.rank === 0) {
       const now = performance.now();
       if (step - startStep === 2) warmedAt = now;
-      if (step - startStep === 8 && !options.resume) {
+      if (budget && step - startStep === 8 && !options.resume) {
         // NOTE: fitted from steps 3–8 as train() does (the first two pay for JIT and start-up).
         const perStep = (now - warmedAt) / 1000 / 6;
         verdict[1] = Math.max(step + 1, Math.min(options.steps, step + Math.floor((budget - (now - started) / 1000) / perStep)));
       }
-      verdict[0] = (now - started) / 1000 >= budget ? 1 : 0;
+      verdict[0] = options.signal?.aborted ? 2 : budget && (now - started) / 1000 >= budget ? 1 : 0;
     }
     await comm.broadcast(verdict, 0);
     if (verdict[1] > 0) schedule = createSchedule({ ...schedule.options, totalSteps: verdict[1], warmupSteps: Math.min(schedule.options.warmupSteps, verdict[1]) });
-    return verdict[0] > 0;
+    return verdict[0];
   };
 
   let timed = 0;
   let timedSteps = 0;
   let stoppedByTime = false;
+  let interrupted = false;
   while (step < totalSteps()) {
     const t0 = performance.now();
     const lr = schedule.at(step);
@@ -295,8 +300,10 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
     }
     options.onStep?.({ step, loss, lr, tokensPerSecond: (B * T) / dt, bytesSent: comm.bytesSent(), gradNorm: res.gradNorm, ...(res.skipped ? { skipped: true } : {}), ...(res.lossScale !== undefined ? { lossScale: res.lossScale } : {}) });
     const last = step >= totalSteps();
-    if (await timeVerdict() && !last) {
-      stoppedByTime = true;
+    const stop = await stopVerdict();
+    if (stop > 0 && !last) {
+      stoppedByTime = stop === 1;
+      interrupted = stop === 2;
       break;
     }
     if (ckptEvery > 0 && step % ckptEvery === 0 && !last) await checkpoint();
@@ -307,7 +314,7 @@ export async function runParallelTraining(options: ParallelTrainingOptions): Pro
   const memory = strategy.memory();
   const parameters = await strategy.fullParameters();
   return {
-    steps: step, startStep, stoppedByTime, loss: lastLoss, tokensPerSecond: timedSteps > 0 ? (B * T * timedSteps) / timed : NaN, memory, bytesPerStep, parameters,
+    steps: step, startStep, stoppedByTime, interrupted, loss: lastLoss, tokensPerSecond: timedSteps > 0 ? (B * T * timedSteps) / timed : NaN, memory, bytesPerStep, parameters,
     ...(ckptDir ? { checkpointDir: ckptDir } : {}), ...(lastScale !== undefined ? { lossScale: lastScale } : {}),
   };
 }
