@@ -98,3 +98,19 @@ export function parseNumber(flag: string): (value: string) => number {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/**
+ * Ctrl-C for long jobs: the first SIGINT prints `message` and aborts the returned signal (the job
+ * stops after its current step and checkpoints); a second one exits at once with code 130.
+ * Call `dispose()` when the job ends.
+ */
+export function stopOnSigint(message: string): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    process.stderr.write(`\nlmkit: ${message} (Ctrl-C again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}

@@ -8,7 +8,7 @@ import {
   causalLm, createRunModel, MetricsLog, openTokenDataset, parseParallelSpec, renderReport, resolveDistEnv, runParallelThreads,
   runParallelTraining, seqLenFor, tcpCommunicator, worldSizeOf, type MemoryReport, type MetricsRecord, type ParallelSpec, type RunConfig,
 } from '@lmkit/train';
-import { UsageError } from '../io.js';
+import { stopOnSigint, UsageError } from '../io.js';
 
 /** The parallel flags of `lmkit train` (with the general flags they combine with). */
 export interface ParallelFlags {
@@ -125,17 +125,11 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
   let parameters: Map<string, Float32Array> | undefined;
   let result: { tokensPerSecond: number; bytesPerStep: number; memory: MemoryReport; startStep: number; stoppedByTime: boolean; interrupted: boolean };
   // NOTE: Ctrl-C as in the single-worker `lmkit train`: rank 0 stops every rank after the current step, the checkpoint is written, exit code 130.
-  const controller = new AbortController();
-  const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nlmkit: stopping every rank after this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const sigint = stopOnSigint('stopping every rank after this step and writing a checkpoint');
   try {
     if (backend === 'threads') {
       process.stderr.write(`lmkit: training on ${worldSize} worker threads (dp=${spec.dp}, pp=${spec.pp}, tp=${spec.tp}); Ctrl-C stops after the current step and writes a checkpoint\n`);
-      const ranks = await runParallelThreads({ spec, modelConfig: config, dataDir, ...common, signal: controller.signal }).catch((error: unknown) => refusal(error, spec, precision));
+      const ranks = await runParallelThreads({ spec, modelConfig: config, dataDir, ...common, signal: sigint.signal }).catch((error: unknown) => refusal(error, spec, precision));
       const r0 = ranks.find((r) => r.rank === 0)!;
       records = r0.records; // NOTE: every rank reports the global batch's loss
       parameters = r0.parameters;
@@ -144,7 +138,7 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
       ({ records, parameters, result, rank, worldSize } = await trainTcp());
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    sigint.dispose();
   }
   if (result.interrupted) {
     process.exitCode = 130;
@@ -157,7 +151,7 @@ export async function trainParallel(options: { flags: ParallelFlags; run: RunCon
       throw new UsageError(`--parallel ${flags.parallel} needs ${worldSizeOf(spec)} processes, but WORLD_SIZE is ${comm.worldSize}`, `run it with lmkit launch --nproc ${worldSizeOf(spec)} -- lmkit train ...`);
     }
     const steps: StepRecord[] = [];
-    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, signal: controller.signal, onStep: (r) => steps.push(r) }).catch(async (error: unknown) => {
+    const trained = await runParallelTraining({ comm, spec, model: model as DecoderLM, dataset, objective: causalLm(), ...common, signal: sigint.signal, onStep: (r) => steps.push(r) }).catch(async (error: unknown) => {
       await comm.close();
       return refusal(error, spec, precision);
     });

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { LmkitError } from '@lmkit/core';
 import { backendInfo, useWasmKernels } from '@lmkit/tensor';
 import { runTraining, validateRunConfig, type RunConfig } from '@lmkit/train';
-import { action, parseNumber, parsePositiveInt, printResult, UsageError, type GlobalOptions } from '../io.js';
+import { action, parseNumber, parsePositiveInt, printResult, stopOnSigint, UsageError, type GlobalOptions } from '../io.js';
 import { trainParallel, wantsParallel } from './train-parallel.js';
 
 /** Flags of `lmkit train` (commander's camelCase names). */
@@ -118,13 +118,7 @@ export function registerTrainCommands(program: Command): void {
         }
         // NOTE: the WASM SIMD kernels are opt-in in @lmkit/tensor; if they cannot start, backendInfo() says 'js' and why.
         useWasmKernels(flags.threads === undefined ? {} : { threads: flags.threads });
-        const controller = new AbortController();
-        const onSigint = (): void => {
-          if (controller.signal.aborted) process.exit(130);
-          process.stderr.write('\nlmkit: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
-          controller.abort();
-        };
-        process.on('SIGINT', onSigint);
+        const sigint = stopOnSigint('stopping after this step and writing a checkpoint');
         let result;
         try {
           result = await runTraining({
@@ -133,12 +127,12 @@ export function registerTrainCommands(program: Command): void {
             config,
             source: flags.config ?? 'flags',
             resume: Boolean(flags.resume),
-            signal: controller.signal,
+            signal: sigint.signal,
             progress: global.json ? 'json' : 'auto',
             ...(flags.minutes ? { timeBudgetSeconds: flags.minutes * 60 } : {}),
           });
         } finally {
-          process.off('SIGINT', onSigint);
+          sigint.dispose();
         }
         const rel = relative(process.cwd(), flags.out) || '.';
         const value = {
