@@ -1,6 +1,12 @@
-// Small models and batches shared by the parallelism tests: a 2-layer GPT-2 and deterministic token batches.
+// Small models, batches and the single-worker reference run shared by the parallelism tests.
 import { createModel, type DecoderLM, type ModelConfig } from '@lmkit/model';
+import { fromLmkitModel } from '../src/lmkit-model.js';
 import { causalLm } from '../src/objectives/causal-lm.js';
+import { AdamW } from '../src/optim/adamw.js';
+import { clipGradNorm } from '../src/optim/clip-grad-norm.js';
+import { roundArrayToFormat } from '../src/precision/float-formats.js';
+import { LossScaler, type LossScalerOptions } from '../src/precision/loss-scaler.js';
+import type { Precision } from '../src/trainer.js';
 import type { ObjectiveBatch } from '../src/objectives/objective.js';
 import { SeededRng } from '../src/rng.js';
 
@@ -47,4 +53,51 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, atol = 1e
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + atol));
   return m;
+}
+
+/** What {@link singleWorkerReference} returns: the masters after the run, and per step whether it was skipped and the loss scale after it. */
+export interface ReferenceRun {
+  params: Map<string, Float32Array>;
+  skipped: boolean[];
+  scales: number[];
+  opt: AdamW;
+}
+
+/**
+ * One worker as the Trainer steps it, the reference the parallel tests compare with: per batch,
+ * `accum` micro-batches, half-precision gradients (bf16/fp16), unscale and skip on overflow (fp16),
+ * clip 1, AdamW on fp32 masters.
+ */
+export function singleWorkerReference(batches: readonly ObjectiveBatch[], options: { precision: Precision; accum: number; lr: number; scaler: LossScalerOptions }): ReferenceRun {
+  const { precision, accum, lr } = options;
+  const format = precision === 'bf16' ? 'bf16' : precision === 'fp16' ? 'f16' : null;
+  const model = fromLmkitModel(smallGpt());
+  const params = model.parameters();
+  const master = params.map((p) => (format ? p.data.slice() : p.data));
+  const opt = new AdamW(params.map((p, i) => ({ name: p.name, shape: p.shape, data: master[i], grad: p.grad })), { lr });
+  const scaler = precision === 'fp16' ? new LossScaler(options.scaler) : null;
+  const sync = (): void => {
+    if (format) params.forEach((p, i) => roundArrayToFormat(master[i], format, p.data));
+    model.syncParameters?.();
+  };
+  sync();
+  const out: ReferenceRun = { params: new Map(), skipped: [], scales: [], opt };
+  for (const batch of batches) {
+    const B = batch.batchSize;
+    model.zeroGrad();
+    for (let a = 0; a < accum; a++) model.lossAndBackward(sliceBatch(batch, (a * B) / accum, ((a + 1) * B) / accum), { lossScale: (scaler?.scale ?? 1) / accum });
+    const grads = params.map((p) => p.grad);
+    if (format) for (const g of grads) roundArrayToFormat(g, format);
+    const skipped = scaler ? scaler.unscale(grads) : false;
+    scaler?.update(skipped);
+    if (!skipped) {
+      clipGradNorm(grads, 1.0);
+      opt.step(lr);
+      sync();
+    }
+    out.skipped.push(skipped);
+    out.scales.push(scaler?.scale ?? 1);
+  }
+  out.params = new Map(params.map((p, i) => [p.name, master[i].slice()]));
+  return out;
 }

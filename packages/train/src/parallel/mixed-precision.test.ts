@@ -1,12 +1,9 @@
 // bf16/fp16 across ranks: DDP and ZeRO 1/2/3 equal one worker with the same precision, and an fp16 overflow on ONE rank makes every rank skip the step and halve the scale.
 import { describe, expect, it } from 'vitest';
-import { maxAbsDiff, randomBatch, sliceBatch, smallGpt } from '../../test/parallel-fixtures.js';
+import { maxAbsDiff, randomBatch, singleWorkerReference, sliceBatch, smallGpt } from '../../test/parallel-fixtures.js';
 import { fromLmkitModel } from '../lmkit-model.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
-import { AdamW } from '../optim/adamw.js';
-import { clipGradNorm } from '../optim/clip-grad-norm.js';
-import { roundArrayToFormat } from '../precision/float-formats.js';
-import { LossScaler, type LossScalerOptions } from '../precision/loss-scaler.js';
+import type { LossScalerOptions } from '../precision/loss-scaler.js';
 import type { Precision } from '../trainer.js';
 import type { TrainableModel } from '../trainable-model.js';
 import { runInProcess } from './comm/threads.js';
@@ -31,37 +28,9 @@ interface Run {
   scales: number[];
 }
 
-/** One worker as the Trainer steps it: `accum` micro-batches, half-precision grads, unscale/skip, clip 1, AdamW on fp32 masters. */
+/** One worker as the Trainer steps it (see singleWorkerReference). */
 function singleWorker(precision: Precision, accum: number): Run {
-  const format = precision === 'bf16' ? 'bf16' : precision === 'fp16' ? 'f16' : null;
-  const model = fromLmkitModel(smallGpt());
-  const params = model.parameters();
-  const master = params.map((p) => (format ? p.data.slice() : p.data));
-  const opt = new AdamW(params.map((p, i) => ({ name: p.name, shape: p.shape, data: master[i], grad: p.grad })), { lr: LR });
-  const scaler = precision === 'fp16' ? new LossScaler(SCALER) : null;
-  const sync = (): void => {
-    if (format) params.forEach((p, i) => roundArrayToFormat(master[i], format, p.data));
-    model.syncParameters?.();
-  };
-  sync();
-  const out: Run = { params: new Map(), skipped: [], scales: [] };
-  for (const batch of batches) {
-    model.zeroGrad();
-    for (let a = 0; a < accum; a++) model.lossAndBackward(sliceBatch(batch, (a * B) / accum, ((a + 1) * B) / accum), { lossScale: (scaler?.scale ?? 1) / accum });
-    const grads = params.map((p) => p.grad);
-    if (format) for (const g of grads) roundArrayToFormat(g, format);
-    const skipped = scaler ? scaler.unscale(grads) : false;
-    scaler?.update(skipped);
-    if (!skipped) {
-      clipGradNorm(grads, 1.0);
-      opt.step(LR);
-      sync();
-    }
-    out.skipped.push(skipped);
-    out.scales.push(scaler?.scale ?? 1);
-  }
-  out.params = new Map(params.map((p, i) => [p.name, master[i].slice()]));
-  return out;
+  return singleWorkerReference(batches, { precision, accum, lr: LR, scaler: SCALER });
 }
 
 type Make = (comm: Communicator, r: number, precision: Precision) => Promise<ParallelStrategy>;
