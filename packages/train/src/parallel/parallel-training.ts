@@ -66,14 +66,14 @@ export async function createStrategy(comm: Communicator, model: DecoderLM, spec:
     if (spec.pp > 1 && spec.tp > 1) {
       const ppGroup = comm.split(Array.from({ length: spec.pp }, (_, s) => dpRank * k + s * spec.tp + tpRank), `pp${dpRank}.${tpRank}`);
       const tpGroup = comm.split(Array.from({ length: spec.tp }, (_, j) => dpRank * k + ppRank * spec.tp + j), `tp${dpRank}.${ppRank}`);
-      return pipelineParallel(ppGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup, tensorParallel: tpGroup, zeroStage });
+      return pipelineParallel(ppGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, partition: spec.partition, ...modelParallel, dataParallel: dpGroup, tensorParallel: tpGroup, zeroStage });
     }
     const modelGroup = comm.split(Array.from({ length: k }, (_, j) => dpRank * k + j), `mp${dpRank}`);
     return spec.pp > 1
-      ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel, dataParallel: dpGroup, zeroStage })
+      ? pipelineParallel(modelGroup, model, { schedule: spec.schedule, microBatches: spec.microBatches, partition: spec.partition, ...modelParallel, dataParallel: dpGroup, zeroStage })
       : tensorParallel(modelGroup, model, { ...modelParallel, dataParallel: dpGroup, zeroStage });
   }
-  if (spec.pp > 1) return pipelineParallel(comm, model, { schedule: spec.schedule, microBatches: spec.microBatches, ...modelParallel });
+  if (spec.pp > 1) return pipelineParallel(comm, model, { schedule: spec.schedule, microBatches: spec.microBatches, partition: spec.partition, ...modelParallel });
   if (spec.tp > 1) return tensorParallel(comm, model, modelParallel);
   if (spec.zero === 3) return fullyShardedDecoder(comm, model, options);
   if (spec.zero === 1 || spec.zero === 2) return zero(comm, fromLmkitModel(model), { stage: spec.zero, ...options });

@@ -1,5 +1,5 @@
 // Pipeline parallelism for an @lmkit/model decoder: contiguous block ranges per rank, activations and their gradients sent point to point, GPipe or 1F1B micro-batch schedules.
-import type { DecoderLM } from '@lmkit/model';
+import { flopsPerToken, type ArchSpec, type DecoderLM } from '@lmkit/model';
 import type { Tensor } from '@lmkit/tensor';
 import { assertCheckpointable } from '../gradient-checkpointing.js';
 import type { ObjectiveBatch } from '../objectives/objective.js';
@@ -35,7 +35,15 @@ export interface PipelineOptions {
   lossScaler?: LossScalerOptions;
   /** ZeRO stage over `dataParallel` (DeepSpeed 3D): 1 shards the AdamW state of this rank's parameters over the replicas, 2 also their gradients (reduce-scatter); 3 is refused. Default 0. */
   zeroStage?: 0 | 1 | 2;
+  /**
+   * Blocks per stage: explicit counts (each ≥ 1, one per stage, summing to the model's blocks), or 'balanced' to even out
+   * the estimated per-stage cost (see {@link stageRanges}). Default uniform: stage s holds [s·L/p, (s+1)·L/p).
+   */
+  partition?: StagePartition;
 }
+
+/** How the blocks are cut into pipeline stages: 'uniform', 'balanced' by estimated cost, or explicit block counts per stage. */
+export type StagePartition = 'uniform' | 'balanced' | readonly number[];
 
 /** A pipeline strategy that also reports the op timeline of its last step. */
 export interface PipelineStrategy extends ParallelStrategy {
@@ -50,7 +58,8 @@ export interface PipelineStrategy extends ParallelStrategy {
 }
 
 /**
- * Pipeline parallel: rank s of p holds blocks [s·L/p, (s+1)·L/p); rank 0 also the embeddings,
+ * Pipeline parallel: rank s of p holds a contiguous block range ({@link stageRanges}: uniform
+ * [s·L/p, (s+1)·L/p) by default, or `partition`'s counts or cost balance); rank 0 also the embeddings,
  * rank p−1 the final norm, head and loss. Each step's batch is cut into m micro-batches run by
  * the GPipe or 1F1B schedule (see {@link pipelineSchedule}); forward activations (B/m, T, C)
  * go to rank s+1 and their gradients come back. A tied embedding lives on the first and last
@@ -74,8 +83,8 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
   const m = options.microBatches ?? 4;
   const kind = options.schedule ?? '1f1b';
   const schedule = pipelineSchedule(kind, p, m)[s];
-  const first = Math.floor((s * L) / p);
-  const end = Math.floor(((s + 1) * L) / p);
+  const ranges = stageRanges({ ...model.spec, nLayer: L }, p, options.partition);
+  const [first, end] = ranges[s];
   const isFirst = s === 0;
   const isLast = s === p - 1;
   const tied = model.head === null;
@@ -102,7 +111,7 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
   const distribute = async (stageMap: Map<string, Float32Array>): Promise<Map<string, Float32Array>> => {
     const out = new Map<string, Float32Array>();
     for (const [name, t] of named) {
-      const owner = [...Array(p).keys()].find((r) => ownerOf(model, t, r, p)) ?? 0;
+      const owner = [...Array(p).keys()].find((r) => ownerOf(model, t, r, ranges)) ?? 0;
       const a = owner === s ? stageMap.get(name)! : new Float32Array(t.size);
       await comm.broadcast(a, owner);
       out.set(name, a);
@@ -197,10 +206,77 @@ export async function pipelineParallel(comm: Communicator, model: DecoderLM, opt
 /** Resolves on the next turn of the event loop (after pending I/O and Atomics wake-ups), not in the current microtask run. */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Whether rank `r` of `p` owns tensor `t` (the first owner of a tied embedding is rank 0). */
-function ownerOf(model: DecoderLM, t: Tensor, r: number, p: number): boolean {
-  const L = model.blocks.items.length;
-  for (let i = Math.floor((r * L) / p); i < Math.floor(((r + 1) * L) / p); i++) if (model.blocks.items[i].parameters().includes(t)) return true;
+/** Whether rank `r` owns tensor `t` given every stage's block range (the first owner of a tied embedding is rank 0). */
+function ownerOf(model: DecoderLM, t: Tensor, r: number, ranges: readonly [number, number][]): boolean {
+  for (let i = ranges[r][0]; i < ranges[r][1]; i++) if (model.blocks.items[i].parameters().includes(t)) return true;
   if (r === 0 && [model.embed, ...(model.pos ? [model.pos] : [])].some((mod) => mod.parameters().includes(t))) return true;
-  return r === p - 1 && [model.normF, ...(model.head ? [model.head] : [])].some((mod) => mod.parameters().includes(t));
+  return r === ranges.length - 1 && [model.normF, ...(model.head ? [model.head] : [])].some((mod) => mod.parameters().includes(t));
+}
+
+/**
+ * The block range [first, end) of each of `p` stages of a decoder with `spec.nLayer` blocks — the one place stages are cut.
+ * 'uniform' (default) gives stage s [s·L/p, (s+1)·L/p). Explicit counts (Megatron's first/last-stage layer counts,
+ * DeepSpeed's partition) must be p integers ≥ 1 summing to L. 'balanced' picks the contiguous cut whose most expensive
+ * stage is cheapest (then the most even spread), with estimated training FLOPs per token: {@link flopsPerToken} of one block on each block, the
+ * embedding lookup (C) on the first stage, the final norm, LM head and cross-entropy (6·V·C + 10·V) on the last; when
+ * the uniform cut is as good it is kept.
+ *
+ * @example
+ * stageRanges(model.spec, 2, [3, 1]); // [[0, 3], [3, 4]]
+ */
+export function stageRanges(spec: ArchSpec, p: number, partition: StagePartition = 'uniform'): [number, number][] {
+  const L = spec.nLayer;
+  const bad = (why: string): never => {
+    throw new CommError('TRAIN_COMM_BAD_ARGS', `pipeline partition: ${why}`, { hint: `give ${p} block counts ≥ 1 summing to ${L} (e.g. stages=${[L - p + 1, ...Array(p - 1).fill(1)].join('+')}), 'balanced' or 'uniform'`, details: { field: 'partition' } });
+  };
+  if (L < p) bad(`${p} stages need at least ${p} blocks, the model has ${L}`);
+  const uniform = Array.from({ length: p }, (_, s) => Math.floor(((s + 1) * L) / p) - Math.floor((s * L) / p));
+  let counts: readonly number[];
+  if (partition === 'uniform') counts = uniform;
+  else if (partition === 'balanced') counts = balancedCounts(spec, p, uniform);
+  else if (Array.isArray(partition)) {
+    if (partition.length !== p) bad(`${partition.length} block counts for ${p} stages (${partition.join('+')})`);
+    partition.forEach((n, s) => {
+      if (!Number.isInteger(n) || n < 1) bad(`stage ${s} gets ${n} blocks; every stage needs an integer ≥ 1`);
+    });
+    const sum = partition.reduce((a, n) => a + n, 0);
+    if (sum !== L) bad(`the counts ${partition.join('+')} sum to ${sum}, the model has ${L} blocks`);
+    counts = partition;
+  } else counts = bad(`unknown partition ${JSON.stringify(partition)}`);
+  const ranges: [number, number][] = [];
+  let at = 0;
+  for (const n of counts) ranges.push([at, (at += n)]);
+  return ranges;
+}
+
+/** Block counts minimising the most expensive stage's estimated cost, then the spread (sum of squared stage costs), over contiguous cuts; `uniform` when it is as good. */
+function balancedCounts(spec: ArchSpec, p: number, uniform: readonly number[]): number[] {
+  const L = spec.nLayer;
+  const T = spec.maxPositions;
+  const block = flopsPerToken({ ...spec, nLayer: 1 }, T) - flopsPerToken({ ...spec, nLayer: 0 }, T);
+  const embed = spec.dModel;
+  const head = 6 * spec.vocabSize * spec.dModel + 10 * spec.vocabSize;
+  // Costs in units of one block keep the squares well inside float precision.
+  const cost = (s: number, n: number): number => n + ((s === 0 ? embed : 0) + (s === p - 1 ? head : 0)) / block;
+  type Score = [worst: number, squares: number];
+  const better = (a: Score, b: Score): boolean => a[0] < b[0] - 1e-9 || (a[0] <= b[0] + 1e-9 && a[1] < b[1] - 1e-9);
+  const score = (counts: readonly number[]): Score => [Math.max(...counts.map((n, s) => cost(s, n))), counts.reduce((a, n, s) => a + cost(s, n) ** 2, 0)];
+  // best[s][k]: the best score when stages s..p−1 hold the last k blocks; pick[s][k] the count of stage s there.
+  const best: Score[][] = Array.from({ length: p + 1 }, () => Array.from({ length: L + 1 }, (): Score => [Infinity, Infinity]));
+  const pick = Array.from({ length: p }, () => new Array<number>(L + 1).fill(0));
+  best[p][0] = [0, 0];
+  for (let s = p - 1; s >= 0; s--) {
+    for (let k = p - s; k <= L - s; k++) {
+      for (let n = 1; n <= k - (p - s - 1); n++) {
+        const c = cost(s, n);
+        const rest = best[s + 1][k - n];
+        const here: Score = [Math.max(c, rest[0]), c * c + rest[1]];
+        if (better(here, best[s][k])) [best[s][k], pick[s][k]] = [here, n];
+      }
+    }
+  }
+  if (!better(best[0][L], score(uniform))) return [...uniform];
+  const counts: number[] = [];
+  for (let s = 0, k = L; s < p; k -= counts[s], s++) counts.push(pick[s][k]);
+  return counts;
 }
