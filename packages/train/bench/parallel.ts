@@ -4,6 +4,7 @@ import { countParams, getPreset, resolveConfig } from '@lmkit/model';
 import { measuredBubble, pipelineSchedule, simulateSchedule, stageOpCosts, type PipeOp } from '../src/parallel/pipeline-schedule.js';
 import { spawnThreads } from '../src/parallel/comm/threads.js';
 import { parseParallelSpec, worldSizeOf } from '../src/parallel/parallel-spec.js';
+import { stageRanges } from '../src/parallel/pipeline.js';
 import type { MemoryReport } from '../src/parallel/strategy.js';
 import { bundleForTest } from '../test/bundle.js';
 
@@ -49,6 +50,8 @@ const allRows: [string, string, (n: number) => number, string, boolean?][] = [
   ['dp=2,zero=3', 'ZeRO-3', (n) => (16 * psi) / n, '3(N−1)/N·Ψ·4'],
   ['pp=2,mb=4,schedule=1f1b', 'pp=2 1F1B m=4', () => NaN, ''],
   ['pp=2,mb=4,schedule=gpipe', 'pp=2 GPipe m=4', () => NaN, ''],
+  ['pp=2,mb=4,schedule=1f1b,stages=balanced', 'pp=2 1F1B bal.', () => NaN, ''],
+  ['pp=2,mb=4,schedule=1f1b,stages=3+1', 'pp=2 1F1B 3+1', () => NaN, ''],
   ['tp=2', 'tp=2 vocab-par.', () => NaN, ''],
   ['tp=2', 'tp=2 repl. vocab', () => NaN, '', false],
   ['dp=2,pp=2,mb=4', 'dp2×pp2', () => NaN, ''],
@@ -102,9 +105,10 @@ function bubbleLine(label: string, spec: string, timelines: { start: number; end
   const kind = spec.includes('gpipe') ? 'gpipe' : '1f1b';
   const costs = stageOpCosts(timelines);
   const sim = simulateSchedule(pipelineSchedule(kind, p, m), costs.tf, costs.tb);
+  const blocks = stageRanges(resolveConfig(getPreset('tiny')).spec, p, parseParallelSpec(spec).partition).map(([a, b]) => b - a).join('+');
   const ms = (xs: number[]): string => xs.map((x) => x.toFixed(1)).join('/');
   return (
-    `${label}: measured bubble ${(100 * measuredBubble(timelines)).toFixed(1)} % (idle share of the last step, all stages) | ` +
+    `${label} (blocks ${blocks}): measured bubble ${(100 * measuredBubble(timelines)).toFixed(1)} % (idle share of the last step, all stages) | ` +
     `(p−1)/(m+p−1) = ${((100 * (p - 1)) / (m + p - 1)).toFixed(1)} % | simulated with the measured op times ${(100 * sim.bubble).toFixed(1)} % ` +
     `(forward ${ms(costs.tf)} ms, backward ${ms(costs.tb)} ms per stage); the rest is message hand-over and the ranks sharing cores`
   );
