@@ -12,7 +12,7 @@ import { stopOnSigint, UsageError } from '../io.js';
 
 /** The parallel flags of `lmkit train` (with the general flags they combine with). */
 export interface ParallelFlags {
-  /** `dp=2,pp=1,tp=1` (also zero=, schedule=, mb=). */
+  /** `dp=2,pp=1,tp=1` (also zero=, schedule=, mb=, stages=3+1|balanced). */
   parallel?: string;
   /** ZeRO stage 0–3 for data parallelism. */
   zero?: number;
