@@ -61,7 +61,7 @@ export { dataParallelDecoder, type OverlappedDataParallel } from './parallel/dat
 export { zero, type ZeroOptions } from './parallel/zero.js';
 export { fullyShardedDecoder, type FullyShardedOptions } from './parallel/zero3.js';
 export { pipelineSchedule, simulateSchedule, measuredBubble, stageOpCosts, type OpCost, type PipeOp, type ScheduleKind as PipelineScheduleKind, type ScheduleSimulation } from './parallel/pipeline-schedule.js';
-export { pipelineParallel, type PipelineOptions, type PipelineStrategy } from './parallel/pipeline.js';
+export { pipelineParallel, stageRanges, type PipelineOptions, type PipelineStrategy, type StagePartition } from './parallel/pipeline.js';
 export { tensorParallel, type TensorParallelOptions, type TensorParallelStrategy } from './parallel/tensor-parallel.js';
 export { vocabRange, vocabParallelLookup, vocabParallelCrossEntropy, type VocabParallelLoss, type VocabParallelLossOptions } from './parallel/vocab-parallel.js';
 export { megatronStage, type MegatronStageOptions } from './parallel/megatron-stage.js';

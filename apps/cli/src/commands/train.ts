@@ -102,7 +102,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--threads <n>', 'CPU threads for the WASM SIMD kernels (default: all cores)', parsePositiveInt('--threads'))
     .option('--gradient-checkpointing', 'recompute each block in the backward pass (less memory, ~1 extra forward)')
     .option('--resume', 'continue from OUT/checkpoint with the same settings (a larger --steps extends the run)')
-    .option('--parallel <spec>', 'split training over ranks: dp=2,pp=1,tp=1 (also zero=, schedule=gpipe|1f1b, mb=); clm only; with --precision, --resume, --minutes')
+    .option('--parallel <spec>', 'split training over ranks: dp=2,pp=1,tp=1 (also zero=, schedule=gpipe|1f1b, mb=, stages=3+1|balanced); clm only; with --precision, --resume, --minutes')
     .option('--zero <stage>', 'ZeRO stage over the data-parallel group: 0 (DDP), 1, 2 (also with pp/tp) or 3 (dp only)', parseNonNegativeInt('--zero'))
     .option('--backend <name>', 'threads (worker threads in this process, default) or tcp (one process per rank: use `lmkit launch`)')
     .action(
