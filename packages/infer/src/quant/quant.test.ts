@@ -3,16 +3,7 @@ import { roundF16 } from '@lmkit/tensor';
 import { QK, dequantize, quantize, quantizedBytes } from './formats.js';
 import { quantizedMatmul, quantizedMatmulJs } from './matmul.js';
 import { quantKernelInfo } from './wasm-kernels.js';
-
-function randomMatrix(rows: number, cols: number, seed = 1): Float32Array {
-  const out = new Float32Array(rows * cols);
-  let s = seed;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * 0.1;
-  }
-  return out;
-}
+import { randomMatrix } from './test-random.js';
 
 describe('q8_0 / q4_0 formats', () => {
   it('q8_0 round trip error is within half a step per block', () => {

@@ -5,16 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { QK, dequantize, quantize, type QuantFormat, type QuantizedMatrix } from './formats.js';
 import { quantizedMatmulJs } from './matmul.js';
 import { closeQuantThreads, quantKernelInfo, setQuantThreads, wasmQuantizedMatmul } from './wasm-kernels.js';
-
-function randomMatrix(rows: number, cols: number, seed = 1): Float32Array {
-  const out = new Float32Array(rows * cols);
-  let s = seed;
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * 0.1;
-  }
-  return out;
-}
+import { randomMatrix } from './test-random.js';
 
 /** Round half to even, as f32x4.nearest. */
 function nearest(v: number): number {

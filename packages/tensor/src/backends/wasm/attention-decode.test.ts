@@ -1,16 +1,7 @@
 // attentionDecode against a float64 reference: in-heap (strided cache) vs staged plain arrays, 1 vs 2 threads, NaN, no visible key, bad arguments.
 import { describe, expect, test } from 'vitest';
 import { allocF32, attentionDecode, freeF32, initWasmKernels, setThreads, type AttentionDecodeArgs } from './index';
-
-function random(length: number, seed: number): Float32Array {
-  const out = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { lcgUniform as random } from './test-random.js';
 
 /** float64 attention of every query row: [out, lse]. */
 function reference(a: AttentionDecodeArgs): [Float64Array, Float64Array] {

@@ -2,17 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { allocF32, freeF32, initWasmKernels, isWasmF32, setThreads, sgemm, wasmInfo, wasmKernelsReady } from './index';
 import { PARALLEL_MIN_FLOPS, type SgemmArgs } from './sgemm';
-
-/** Deterministic values in [-1, 1). */
-function random(length: number, seed: number): Float32Array {
-  const out = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { lcgUniform as random } from './test-random.js';
 
 /**
  * The float64 reference (written independently of the kernel's packing) and a per-element error

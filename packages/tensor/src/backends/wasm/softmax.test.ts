@@ -1,16 +1,7 @@
 // softmaxRows against a float64 reference: odd row lengths, masks, NaN, large magnitudes, in place, both SIMD flavours, 1 vs 2 threads.
 import { describe, expect, test } from 'vitest';
 import { allocF32, freeF32, initWasmKernels, setThreads, softmaxRows, SOFTMAX_PARALLEL_MIN } from './index';
-
-function random(length: number, seed: number, scale: number): Float32Array {
-  const out = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale;
-  }
-  return out;
-}
+import { lcgUniform as random } from './test-random.js';
 
 /** float64 softmax of each row. */
 function reference(x: Float32Array, rows: number, cols: number): Float64Array {
