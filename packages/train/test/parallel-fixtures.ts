@@ -66,10 +66,11 @@ export interface ReferenceRun {
 /**
  * One worker as the Trainer steps it, the reference the parallel tests compare with: per batch,
  * `accum` micro-batches, half-precision gradients (bf16/fp16), unscale and skip on overflow (fp16),
- * clip 1, AdamW on fp32 masters.
+ * clip `clip` (default 1), AdamW on fp32 masters.
  */
-export function singleWorkerReference(batches: readonly ObjectiveBatch[], options: { precision: Precision; accum: number; lr: number; scaler: LossScalerOptions }): ReferenceRun {
+export function singleWorkerReference(batches: readonly ObjectiveBatch[], options: { precision: Precision; accum: number; lr: number; scaler?: LossScalerOptions; clip?: number }): ReferenceRun {
   const { precision, accum, lr } = options;
+  const clip = options.clip ?? 1.0;
   const format = precision === 'bf16' ? 'bf16' : precision === 'fp16' ? 'f16' : null;
   const model = fromLmkitModel(smallGpt());
   const params = model.parameters();
@@ -91,7 +92,7 @@ export function singleWorkerReference(batches: readonly ObjectiveBatch[], option
     const skipped = scaler ? scaler.unscale(grads) : false;
     scaler?.update(skipped);
     if (!skipped) {
-      clipGradNorm(grads, 1.0);
+      clipGradNorm(grads, clip);
       opt.step(lr);
       sync();
     }

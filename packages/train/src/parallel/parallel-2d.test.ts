@@ -1,9 +1,6 @@
 // 2D parallelism: data parallel × pipeline and data parallel × tensor parallel (4 ranks, split groups) against one worker on the whole batch.
 import { describe, expect, it } from 'vitest';
-import { maxAbsDiff, randomBatch, sliceBatch, smallGpt } from '../../test/parallel-fixtures.js';
-import { fromLmkitModel } from '../lmkit-model.js';
-import { AdamW } from '../optim/adamw.js';
-import { clipGradNorm } from '../optim/clip-grad-norm.js';
+import { maxAbsDiff, randomBatch, sliceBatch, smallGpt, singleWorkerReference } from '../../test/parallel-fixtures.js';
 import { runInProcess } from './comm/threads.js';
 import { parseParallelSpec } from './parallel-spec.js';
 import { createStrategy } from './parallel-training.js';
@@ -13,19 +10,9 @@ const LR = 1e-3;
 const STEPS = 2;
 const batches = Array.from({ length: STEPS }, (_, s) => randomBatch(B, 16, 64, 700 + s));
 
-/** One worker, the batch as `micro` equal micro-batches (accumulated), clip 1, AdamW. */
+/** One worker on each whole batch as `micro` accumulated micro-batches, clip 1.0, AdamW (see singleWorkerReference). */
 function reference(micro: number): Map<string, Float32Array> {
-  const model = fromLmkitModel(smallGpt(7));
-  const params = model.parameters();
-  const opt = new AdamW(params.map((p) => ({ ...p })), { lr: LR });
-  for (const batch of batches) {
-    model.zeroGrad();
-    for (let k = 0; k < micro; k++) model.lossAndBackward(sliceBatch(batch, (k * B) / micro, ((k + 1) * B) / micro), { lossScale: 1 / micro });
-    clipGradNorm(params.map((p) => p.grad), 1.0);
-    opt.step(LR);
-    model.syncParameters?.();
-  }
-  return new Map(params.map((p) => [p.name, p.data.slice()]));
+  return singleWorkerReference(batches, { precision: 'fp32', accum: micro, lr: LR, clip: 1.0 }).params;
 }
 
 describe('2D parallelism (split communicators)', () => {

@@ -1,6 +1,7 @@
 // Pipeline stage partitioning: explicit block counts and the cost-balanced cut train exactly like the sequential model, and bad partitions are refused by name.
 import { describe, expect, it } from 'vitest';
 import { maxAbsDiff, randomBatch, sliceBatch, smallGpt } from '../../test/parallel-fixtures.js';
+import { expectGradsClose } from '../../test/expect-grads.js';
 import { fromLmkitModel } from '../lmkit-model.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip-grad-norm.js';
@@ -54,13 +55,7 @@ describe('pipeline stage partition', () => {
         expect(out.map((o) => o.blocks)).toEqual([[0, counts[0]], [counts[0], 4]]);
         for (const o of out) {
           o.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i])).toBeLessThan(1e-5));
-          for (const [name, g] of ref.grads) {
-            const got = o.grads.get(name)!;
-            const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-            let worst = 0;
-            for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(got[i] - g[i]) / (1e-5 * Math.abs(g[i]) + 1e-5 * scale));
-            expect(worst, name).toBeLessThanOrEqual(1);
-          }
+          expectGradsClose(o.grads, ref.grads);
           expect(maxAbsDiff(o.params, ref.params)).toBeLessThan(0.05 * LR * STEPS);
         }
       });

@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeShard } from '../../test/helpers.js';
-import { maxAbsDiff, randomBatch, sliceBatch, smallGpt } from '../../test/parallel-fixtures.js';
+import { maxAbsDiff, randomBatch, sliceBatch, smallGpt, singleWorkerReference } from '../../test/parallel-fixtures.js';
 import { openTokenDataset, type TokenDataset } from '../data/token-dataset.js';
-import { fromLmkitModel } from '../lmkit-model.js';
 import { causalLm } from '../objectives/causal-lm.js';
-import { AdamW } from '../optim/adamw.js';
-import { clipGradNorm } from '../optim/clip-grad-norm.js';
 import type { Precision } from '../trainer.js';
 import { runInProcess } from './comm/threads.js';
 import { parseParallelSpec } from './parallel-spec.js';
@@ -41,19 +38,9 @@ async function run(text: string, precision: Precision = 'fp32'): Promise<RankOut
   });
 }
 
-/** One worker on each whole batch as `micro` accumulated micro-batches, clip CLIP, AdamW. */
+/** One worker on each whole batch as `micro` accumulated micro-batches, clip CLIP, AdamW (see singleWorkerReference). */
 function reference(micro: number): Map<string, Float32Array> {
-  const model = fromLmkitModel(smallGpt(7));
-  const params = model.parameters();
-  const opt = new AdamW(params.map((p) => ({ ...p })), { lr: LR });
-  for (const batch of batches) {
-    model.zeroGrad();
-    for (let k = 0; k < micro; k++) model.lossAndBackward(sliceBatch(batch, (k * B) / micro, ((k + 1) * B) / micro), { lossScale: 1 / micro });
-    clipGradNorm(params.map((p) => p.grad), CLIP);
-    opt.step(LR);
-    model.syncParameters?.();
-  }
-  return new Map(params.map((p) => [p.name, p.data.slice()]));
+  return singleWorkerReference(batches, { precision: 'fp32', accum: micro, lr: LR, clip: CLIP }).params;
 }
 
 describe('ZeRO 1/2 over the data-parallel group of a pp or tp replica', () => {
