@@ -75,18 +75,26 @@ async function open(flags: ModelFlags): Promise<OpenedModel> {
   });
 }
 
-/** The token shards to evaluate on: `val_*.bin` in DIR if any, else every `*.bin`. */
-export async function heldOutShards(dir: string): Promise<string[]> {
+/**
+ * The `.bin` token shards in `dir` whose names start with `prefix` (e.g. 'val', 'train'), or every
+ * `.bin` when none does; `flag` and `readHint` name the option in errors.
+ */
+export async function tokenShardsIn(dir: string, prefix: string, flag: string, readHint: string): Promise<string[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.bin')).sort();
   } catch {
-    throw new UsageError(`--data ${dir}: cannot read the directory`, 'give the output directory of `lmkit data pretokenize`');
+    throw new UsageError(`${flag} ${dir}: cannot read the directory`, readHint);
   }
-  const val = names.filter((n) => n.startsWith('val'));
-  const chosen = val.length > 0 ? val : names;
-  if (chosen.length === 0) throw new UsageError(`--data ${dir}: no .bin token shards there`, 'run `lmkit data pretokenize ... --out DIR` first');
+  const preferred = names.filter((n) => n.startsWith(prefix));
+  const chosen = preferred.length > 0 ? preferred : names;
+  if (chosen.length === 0) throw new UsageError(`${flag} ${dir}: no .bin token shards there`, 'run `lmkit data pretokenize ... --out DIR` first');
   return chosen.map((n) => join(dir, n));
+}
+
+/** The token shards to evaluate on: `val_*.bin` in DIR if any, else every `*.bin`. */
+export function heldOutShards(dir: string): Promise<string[]> {
+  return tokenShardsIn(dir, 'val', '--data', 'give the output directory of `lmkit data pretokenize`');
 }
 
 /** Reads up to `maxTokens` tokens from shards, in order. */

@@ -1,13 +1,13 @@
 // `lmkit quantize`: write a q8_0/q4_0 GGUF of a trained model (round-to-nearest, or GPTQ on calibration shards) and report size and perplexity change.
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fromDecoderLM, gptqQuantize, loadGgufModel, openModelDir, saveGgufModel, type OpenedModel, type QuantFormat } from '@lmkit/infer';
 import { saveTokenizer } from '@lmkit/tokenizer';
 import { action, parseNumber, parsePositiveInt, printResult, UsageError, type GlobalOptions } from '../io.js';
-import { evalOnShards, heldOutShards, readShardTokens } from './infer.js';
+import { evalOnShards, heldOutShards, readShardTokens, tokenShardsIn } from './infer.js';
 
 /** The flags of `lmkit quantize`. */
 interface QuantizeFlags {
@@ -27,17 +27,8 @@ interface QuantizeFlags {
 }
 
 /** The calibration shards: `train_*.bin` in DIR if any, else every `*.bin`. */
-async function calibrationShards(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.bin')).sort();
-  } catch {
-    throw new UsageError(`--calibrate ${dir}: cannot read the directory`, 'give the output directory of `lmkit data pretokenize` (training shards)');
-  }
-  const train = names.filter((n) => n.startsWith('train'));
-  const chosen = train.length > 0 ? train : names;
-  if (chosen.length === 0) throw new UsageError(`--calibrate ${dir}: no .bin token shards there`, 'run `lmkit data pretokenize ... --out DIR` first');
-  return chosen.map((n) => join(dir, n));
+function calibrationShards(dir: string): Promise<string[]> {
+  return tokenShardsIn(dir, 'train', '--calibrate', 'give the output directory of `lmkit data pretokenize` (training shards)');
 }
 
 /** Perplexity of the round-to-nearest GGUF of `f32` (written to a temporary file, read back as any GGUF is). */
